@@ -1,0 +1,242 @@
+/*
+ * config.c -- loads newsfeedd's configuration.
+ *
+ * One table (keys[]) names every key, its type and where it lands in
+ * nfd_config.  The embedded defaults and the operator's file go through
+ * the same code, so the defaults are exactly conf/newsfeedd.yaml and an
+ * operator's file needs to name only what differs.  An unknown key or a
+ * value of the wrong type is an error at its FILE:LINE:COL; nothing is
+ * silently ignored, since a misspelt key that is ignored is a setting the
+ * operator believes in but does not have.
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/url.h"
+#include "daemon/config.h"
+#include "util/yaml_tree.h"
+
+extern const char nf_default_config[];
+extern const size_t nf_default_config_len;
+
+typedef enum { K_STR, K_LIST, K_INT, K_BOOL, K_PATH, K_LEVEL, K_OCTAL } ktype;
+
+typedef struct key {
+  const char *path;
+  ktype type;
+  size_t off;
+  long long min, max;
+} key;
+
+#define OFF(f) offsetof(nfd_config, f)
+static const key keys[] = {
+    {"ingest.listen", K_LIST, OFF(ingest_listen), 0, 0},
+    {"ingest.max_item_bytes", K_INT, OFF(max_item_bytes), 256, 64ll << 20},
+    {"ingest.max_pending_bytes", K_INT, OFF(max_pending_bytes), 4096, 1ll << 30},
+    {"ingest.max_connections", K_INT, OFF(max_connections), 1, 1000000},
+    {"ingest.ipc_mode", K_OCTAL, OFF(ipc_mode), 0, 0777},
+    {"publish.listen", K_LIST, OFF(publish_listen), 0, 0},
+    {"publish.batch", K_BOOL, OFF(publish_batch), 0, 0},
+    {"publish.send_buffer", K_INT, OFF(send_buffer), 1, 8192},
+    {"metrics.listen", K_STR, OFF(metrics_listen), 0, 0},
+    {"tls.cert", K_PATH, OFF(tls_cert), 0, 0},
+    {"tls.key", K_PATH, OFF(tls_key), 0, 0},
+    {"tagging.rules", K_PATH, OFF(rules), 0, 0},
+    {"log.level", K_LEVEL, OFF(log_level), 0, 0},
+};
+
+static void list_free(nfd_strlist *l) {
+  for (size_t i = 0; i < l->n; i++) free(l->v[i]);
+  free(l->v);
+  l->v = NULL;
+  l->n = 0;
+}
+
+static int list_add(nfd_strlist *l, const char *s) {
+  char **v = realloc(l->v, (l->n + 1) * sizeof *v);
+  if (!v) return -1;
+  l->v = v;
+  if (!(v[l->n] = strdup(s))) return -1;
+  l->n++;
+  return 0;
+}
+
+int nfd_strlist_flag(nfd_strlist *l, bool *replaced, const char *v) {
+  if (!*replaced) list_free(l), *replaced = true;
+  return list_add(l, v);
+}
+
+/* Resolves V against the directory of FILE (NULL: built-in). */
+static int set_path(nfd_path *p, const char *v, const char *file) {
+  free(p->value);
+  p->builtin = file == NULL;
+  if (!file || v[0] == '/' || v[0] == 0) return (p->value = strdup(v)) ? 0 : -1;
+  char *dup = strdup(file);
+  if (!dup) return -1;
+  const char *dir = dirname(dup);
+  size_t n = strlen(dir) + strlen(v) + 2;
+  p->value = malloc(n);
+  if (p->value) snprintf(p->value, n, "%s/%s", dir, v);
+  free(dup);
+  return p->value ? 0 : -1;
+}
+
+static int set_value(nfd_config *c, const key *k, const nf_ynode *v,
+                     const char *file, char *err, size_t errsz) {
+  void *dst = (char *)c + k->off;
+  long long iv;
+  bool bv;
+  if (k->type == K_LIST) {
+    nfd_strlist *l = dst;
+    list_free(l);
+    if (v->type == NF_Y_SCALAR) return list_add(l, v->str);
+    if (v->type != NF_Y_SEQ) return nf_yerr(v, err, errsz, "%s: expected a list of URLs", k->path);
+    for (size_t i = 0; i < v->n; i++) {
+      if (v->kids[i]->type != NF_Y_SCALAR)
+        return nf_yerr(v->kids[i], err, errsz, "%s: expected a URL", k->path);
+      if (list_add(l, v->kids[i]->str) < 0) return -1;
+    }
+    return 0;
+  }
+  if (v->type != NF_Y_SCALAR) return nf_yerr(v, err, errsz, "%s: expected a single value", k->path);
+  switch (k->type) {
+  case K_STR:
+    free(*(char **)dst);
+    return (*(char **)dst = strdup(v->str)) ? 0 : -1;
+  case K_PATH: return set_path(dst, v->str, file);
+  case K_INT:
+    if (nf_yint(v, &iv) < 0 || iv < k->min || iv > k->max)
+      return nf_yerr(v, err, errsz, "%s: expected an integer %lld..%lld", k->path,
+                     k->min, k->max);
+    *(long long *)dst = iv;
+    return 0;
+  case K_OCTAL: {
+    char *end;
+    iv = strtoll(v->str, &end, 8);
+    if (!v->len || *end || iv < k->min || iv > k->max)
+      return nf_yerr(v, err, errsz, "%s: expected an octal mode such as \"0660\"", k->path);
+    *(long long *)dst = iv;
+    return 0;
+  }
+  case K_BOOL:
+    if (nf_ybool(v, &bv) < 0) return nf_yerr(v, err, errsz, "%s: expected true or false", k->path);
+    *(bool *)dst = bv;
+    return 0;
+  case K_LEVEL:
+    if (nfd_level_parse(v->str, dst) < 0)
+      return nf_yerr(v, err, errsz, "%s: expected error, warn, info or debug", k->path);
+    return 0;
+  case K_LIST: break;
+  }
+  return -1;
+}
+
+/* Walks a map; PREFIX is the dotted path so far. */
+static int apply(nfd_config *c, const nf_ynode *map, const char *prefix,
+                 const char *file, char *err, size_t errsz) {
+  if (map->type != NF_Y_MAP)
+    return nf_yerr(map, err, errsz, "%s: expected a map", *prefix ? prefix : "configuration");
+  for (size_t i = 0; i + 1 < map->n; i += 2) {
+    const nf_ynode *kn = map->kids[i], *v = map->kids[i + 1];
+    if (kn->type != NF_Y_SCALAR) return nf_yerr(kn, err, errsz, "keys must be plain names");
+    char path[256];
+    snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", kn->str);
+    const key *k = NULL;
+    bool is_section = false;
+    size_t plen = strlen(path);
+    for (size_t j = 0; j < sizeof keys / sizeof keys[0]; j++) {
+      if (!strcmp(keys[j].path, path)) k = &keys[j];
+      else if (!strncmp(keys[j].path, path, plen) && keys[j].path[plen] == '.')
+        is_section = true;
+    }
+    int rc;
+    if (k) rc = set_value(c, k, v, file, err, errsz);
+    else if (is_section) rc = apply(c, v, path, file, err, errsz);
+    else rc = nf_yerr(kn, err, errsz, "unknown key '%s'", path);
+    if (rc < 0) {
+      if (!err[0]) snprintf(err, errsz, "%s: out of memory", file ? file : "config");
+      return -1;
+    }
+  }
+  return 0;
+}
+
+static int load_text(nfd_config *c, const char *buf, size_t len, const char *name,
+                     const char *file, char *err, size_t errsz) {
+  nf_ydocs docs;
+  if (nf_yaml_parse(buf, len, name, &docs, err, errsz) < 0) return -1;
+  int rc = 0;
+  if (docs.n > 1) {
+    rc = nf_yerr(docs.docs[1], err, errsz, "expected one YAML document");
+  } else if (docs.n == 1 && !nf_yis_null(docs.docs[0])) {
+    rc = apply(c, docs.docs[0], "", file, err, errsz);
+  }
+  nf_yaml_free(&docs);
+  return rc;
+}
+
+int nfd_config_load(nfd_config *c, const char *file, char *err, size_t errsz) {
+  memset(c, 0, sizeof *c);
+  err[0] = 0;
+  if (load_text(c, nf_default_config, nf_default_config_len,
+                "<built-in newsfeedd.yaml>", NULL, err, errsz) < 0)
+    return -1;
+  if (!file) return 0;
+  if (!(c->file = strdup(file))) return -1;
+  FILE *f = fopen(file, "rb");
+  if (!f) return snprintf(err, errsz, "%s: %s", file, strerror(errno)), -1;
+  nf_buf buf = {0};
+  char chunk[16384];
+  size_t n;
+  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) nf_buf_append(&buf, chunk, n);
+  fclose(f);
+  int rc = load_text(c, buf.data ? buf.data : "", buf.len, file, file, err, errsz);
+  nf_buf_free(&buf);
+  return rc;
+}
+
+static bool has_scheme(const char *u, const char *s) {
+  return !strncmp(u, s, strlen(s));
+}
+
+int nfd_config_check(const nfd_config *c, char *err, size_t errsz) {
+  nf_error e;
+  if (c->ingest_listen.n == 0)
+    return snprintf(err, errsz, "ingest.listen: at least one endpoint is needed"), -1;
+  for (size_t i = 0; i < c->ingest_listen.n; i++) {
+    nf_url u;
+    if (nf_url_parse(c->ingest_listen.v[i], &u, &e) < 0)
+      return snprintf(err, errsz, "ingest.listen: %s", e.msg), -1;
+  }
+  bool tls = false;
+  for (size_t i = 0; i < c->publish_listen.n; i++) {
+    const char *u = c->publish_listen.v[i];
+    if (!has_scheme(u, "tcp://") && !has_scheme(u, "ipc://") && !has_scheme(u, "ws://") &&
+        !has_scheme(u, "tls+tcp://") && !has_scheme(u, "wss://") && !has_scheme(u, "inproc://"))
+      return snprintf(err, errsz,
+                      "publish.listen: '%s': expected tcp://, ipc://, ws://, wss:// or tls+tcp://",
+                      u), -1;
+    tls |= has_scheme(u, "tls+tcp://") || has_scheme(u, "wss://");
+  }
+  if (tls && (!c->tls_cert.value[0] || !c->tls_key.value[0]))
+    return snprintf(err, errsz, "publish.listen: tls+tcp:// and wss:// need tls.cert and tls.key"), -1;
+  if (strcmp(c->metrics_listen, "off") && !has_scheme(c->metrics_listen, "http://"))
+    return snprintf(err, errsz, "metrics.listen: '%s': expected http://HOST:PORT/PATH or off",
+                    c->metrics_listen), -1;
+  return 0;
+}
+
+void nfd_config_free(nfd_config *c) {
+  free(c->file);
+  list_free(&c->ingest_listen);
+  list_free(&c->publish_listen);
+  free(c->metrics_listen);
+  free(c->tls_cert.value);
+  free(c->tls_key.value);
+  free(c->rules.value);
+  memset(c, 0, sizeof *c);
+}

@@ -1,0 +1,316 @@
+/*
+ * conn.c -- one producer connection.
+ *
+ * Life of a read: libuv hands us bytes; the framer cuts them into lines or
+ * frames; each is decoded into a job (or an error answer); the pipeline
+ * runs the jobs of this read together; their answers are encoded in the
+ * connection's framing and written with one uv_write.  Processing is
+ * synchronous, so when the read callback returns, every item it brought
+ * has been published and answered (the answer may still be in flight).
+ *
+ * Back-pressure: a producer that does not read its answers stops being
+ * read once its unwritten answers exceed ingest.max_pending_bytes, and is
+ * read again when they drain below half of it.  Memory per connection is
+ * thus bounded by the read buffer, one partial item (at most
+ * max_item_bytes), and the pending answers.
+ *
+ * Invariants: a connection is in the ingest list from start until its
+ * close callback; `closing` is set once and then no more bytes are read.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ingest/ingest.h"
+
+#define READ_BUF (64 * 1024)
+
+struct nfd_conn {
+  union {
+    uv_tcp_t tcp;
+    uv_pipe_t pipe;
+    uv_stream_t stream;
+    uv_handle_t handle;
+  } h;
+  struct nfd_ingest *ing;
+  nfd_conn *prev, *next;
+  nf_framer fr;
+  uint64_t items; /* items seen on this connection */
+  char peer[80];
+  size_t pending; /* answer bytes written but not yet completed */
+  bool paused, closing, closed_handle;
+  nfd_job *jobs;
+  size_t n_jobs, cap_jobs;
+  char rbuf[READ_BUF];
+};
+
+typedef struct wreq {
+  uv_write_t req;
+  nfd_conn *c;
+  nf_buf buf;
+} wreq;
+
+static void conn_resume(nfd_conn *c);
+
+static void free_handle(uv_handle_t *h) {
+  free(h);
+}
+
+static void on_closed(uv_handle_t *h) {
+  nfd_conn *c = h->data;
+  struct nfd_ingest *ing = c->ing;
+  if (c->prev) c->prev->next = c->next;
+  else ing->conns = c->next;
+  if (c->next) c->next->prev = c->prev;
+  ing->n_conns--;
+  atomic_fetch_sub(&ing->d->m.connections_open, 1);
+  nfd_log(ing->d, NFD_DEBUG, "ingest: %s closed after %llu items", c->peer,
+          (unsigned long long)c->items);
+  nf_framer_free(&c->fr);
+  free(c->jobs);
+  free(c);
+  nfd_ingest_conn_gone(ing);
+}
+
+static void close_now(nfd_conn *c) {
+  if (c->closed_handle) return;
+  c->closed_handle = c->closing = true;
+  uv_read_stop(&c->h.stream);
+  uv_close(&c->h.handle, on_closed);
+}
+
+static void conn_drain(nfd_conn *c) {
+  c->closing = true;
+  uv_read_stop(&c->h.stream);
+  if (c->pending == 0) close_now(c);
+}
+
+void nfd_ingest_drain_all(struct nfd_ingest *ing) {
+  for (nfd_conn *c = ing->conns, *next; c; c = next) {
+    next = c->next;
+    conn_drain(c);
+  }
+}
+
+void nfd_ingest_abort_all(struct nfd_ingest *ing) {
+  for (nfd_conn *c = ing->conns, *next; c; c = next) {
+    next = c->next;
+    close_now(c);
+  }
+}
+
+static void on_written(uv_write_t *req, int status) {
+  wreq *w = (wreq *)req;
+  nfd_conn *c = w->c;
+  c->pending -= w->buf.len;
+  nf_buf_free(&w->buf);
+  free(w);
+  if (status < 0 && status != UV_ECANCELED) {
+    nfd_log(c->ing->d, NFD_DEBUG, "ingest: %s: write: %s", c->peer, uv_strerror(status));
+    close_now(c);
+    return;
+  }
+  if (c->closing) {
+    if (c->pending == 0) close_now(c);
+    return;
+  }
+  size_t max = (size_t)c->ing->d->cfg.max_pending_bytes;
+  if (c->paused && c->pending < max / 2) {
+    c->paused = false;
+    conn_resume(c);
+  }
+}
+
+/* Writes BUF (taking it over). */
+static void send_buf(nfd_conn *c, nf_buf *buf) {
+  if (!buf->len || c->closed_handle) {
+    nf_buf_free(buf);
+    return;
+  }
+  wreq *w = malloc(sizeof *w);
+  if (!w) {
+    nf_buf_free(buf);
+    close_now(c);
+    return;
+  }
+  w->c = c;
+  w->buf = *buf;
+  memset(buf, 0, sizeof *buf);
+  uv_buf_t b = uv_buf_init(w->buf.data, (unsigned)w->buf.len);
+  int rc = uv_write(&w->req, &c->h.stream, &b, 1, on_written);
+  if (rc < 0) {
+    nf_buf_free(&w->buf);
+    free(w);
+    close_now(c);
+    return;
+  }
+  c->pending += w->buf.len;
+  if (!c->paused && c->pending > (size_t)c->ing->d->cfg.max_pending_bytes) {
+    c->paused = true;
+    uv_read_stop(&c->h.stream);
+  }
+}
+
+static nfd_job *new_job(nfd_conn *c) {
+  if (c->n_jobs == c->cap_jobs) {
+    size_t cap = c->cap_jobs ? c->cap_jobs * 2 : 16;
+    nfd_job *j = realloc(c->jobs, cap * sizeof *j);
+    if (!j) return NULL;
+    c->jobs = j;
+    c->cap_jobs = cap;
+  }
+  nfd_job *j = &c->jobs[c->n_jobs++];
+  memset(j, 0, sizeof *j);
+  nf_item_init(&j->item);
+  j->answer.item = ++c->items;
+  return j;
+}
+
+static int on_frame(void *ctx, nf_fevent ev, const char *p, size_t n) {
+  nfd_conn *c = ctx;
+  nfd *d = c->ing->d;
+  nfd_job *j = new_job(c);
+  if (!j) return 1;
+  atomic_fetch_add(&d->m.items_received, 1);
+  nf_error err = {{0}, {0}};
+  if (ev == NF_FRAME_TOO_LONG) {
+    snprintf(err.msg, sizeof err.msg, "item too large: %zu bytes, at most %lld", n,
+             d->cfg.max_item_bytes);
+  } else {
+    int rc = c->fr.mode == NF_FM_JSON
+                 ? nf_item_from_json(&j->item, p, n, &d->limits, NF_FROM_PRODUCER, &err)
+                 : nf_item_from_msgpack(&j->item, p, n, &d->limits, NF_FROM_PRODUCER, &err);
+    if (rc == 0) {
+      j->valid = true;
+      return 0;
+    }
+  }
+  nf_answer_set_error(&j->answer, j->answer.item, err.field, err.msg);
+  nfd_log(d, NFD_DEBUG, "ingest: %s: item %llu rejected: %s%s%s", c->peer,
+          (unsigned long long)j->answer.item, err.field, err.field[0] ? ": " : "", err.msg);
+  return 0;
+}
+
+/* Runs the pipeline on the jobs of this read and writes their answers. */
+static void finish_read(nfd_conn *c) {
+  if (!c->n_jobs) return;
+  nfd *d = c->ing->d;
+  nfd_pipeline_run(d, c->jobs, c->n_jobs);
+  nf_buf out = {0};
+  for (size_t i = 0; i < c->n_jobs; i++) {
+    nfd_job *j = &c->jobs[i];
+    if (c->fr.mode == NF_FM_JSON) nf_answer_to_json(&j->answer, &out);
+    else nf_answer_to_msgpack(&j->answer, &out);
+    nfd_job_clear(j);
+  }
+  c->n_jobs = 0;
+  send_buf(c, &out);
+}
+
+static void refuse_framing(nfd_conn *c) {
+  nf_answer a = {0};
+  nf_answer_set_error(&a, 0, "",
+                      "unknown framing: send JSON Lines (first byte '{') or msgpack "
+                      "frames (4-byte big-endian length, then a map)");
+  nf_buf out = {0};
+  nf_answer_to_json(&a, &out);
+  send_buf(c, &out);
+  nfd_log(c->ing->d, NFD_INFO, "ingest: %s: unknown framing, closing", c->peer);
+  conn_drain(c);
+}
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
+  (void)hint;
+  nfd_conn *c = h->data;
+  *buf = uv_buf_init(c->rbuf, sizeof c->rbuf);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  nfd_conn *c = s->data;
+  (void)buf;
+  if (nread < 0) {
+    if (nread != UV_EOF)
+      nfd_log(c->ing->d, NFD_DEBUG, "ingest: %s: read: %s", c->peer, uv_strerror((int)nread));
+    else if (nf_framer_buffered(&c->fr))
+      nfd_log(c->ing->d, NFD_INFO, "ingest: %s: closed mid-item (%zu bytes dropped)",
+              c->peer, nf_framer_buffered(&c->fr));
+    conn_drain(c); /* answers already queued still go out */
+    return;
+  }
+  if (nread == 0 || c->closing) return;
+  int rc = nf_framer_feed(&c->fr, c->rbuf, (size_t)nread, on_frame, c);
+  finish_read(c);
+  if (rc < 0) refuse_framing(c);
+}
+
+static void conn_resume(nfd_conn *c) {
+  if (!c->closing) uv_read_start(&c->h.stream, on_alloc, on_read);
+}
+
+static void peer_name(nfd_conn *c, bool is_pipe) {
+  if (is_pipe) {
+    snprintf(c->peer, sizeof c->peer, "unix");
+    return;
+  }
+  struct sockaddr_storage ss;
+  int len = sizeof ss;
+  char ip[64] = "?";
+  int port = 0;
+  if (uv_tcp_getpeername(&c->h.tcp, (struct sockaddr *)&ss, &len) == 0) {
+    if (ss.ss_family == AF_INET6) {
+      uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof ip);
+      port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    } else {
+      uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof ip);
+      port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    }
+  }
+  snprintf(c->peer, sizeof c->peer, is_pipe ? "unix" : "%s:%d", ip, port);
+}
+
+static nfd_conn *conn_new(struct nfd_ingest *ing, uv_stream_t *server, bool is_pipe) {
+  nfd_conn *c = calloc(1, sizeof *c);
+  if (!c) return NULL;
+  int rc = is_pipe ? uv_pipe_init(server->loop, &c->h.pipe, 0)
+                   : uv_tcp_init(server->loop, &c->h.tcp);
+  if (rc < 0) {
+    free(c);
+    return NULL;
+  }
+  c->h.handle.data = c;
+  c->ing = ing;
+  if (uv_accept(server, &c->h.stream) < 0) {
+    c->closed_handle = true;
+    uv_close(&c->h.handle, free_handle);
+    return NULL;
+  }
+  return c;
+}
+
+void nfd_conn_start(struct nfd_ingest *ing, uv_stream_t *server, bool is_pipe) {
+  nfd_conn *c = conn_new(ing, server, is_pipe);
+  if (!c) return;
+  nfd *d = ing->d;
+  nf_framer_init(&c->fr, (size_t)d->cfg.max_item_bytes);
+  peer_name(c, is_pipe);
+  if (!is_pipe) uv_tcp_nodelay(&c->h.tcp, 1);
+  c->next = ing->conns;
+  if (ing->conns) ing->conns->prev = c;
+  ing->conns = c;
+  ing->n_conns++;
+  atomic_fetch_add(&d->m.connections_open, 1);
+  atomic_fetch_add(&d->m.connections_accepted, 1);
+  nfd_log(d, NFD_DEBUG, "ingest: %s connected", c->peer);
+  uv_read_start(&c->h.stream, on_alloc, on_read);
+}
+
+void nfd_conn_refuse(uv_stream_t *server, bool is_pipe) {
+  uv_stream_t *s = malloc(is_pipe ? sizeof(uv_pipe_t) : sizeof(uv_tcp_t));
+  if (!s) return;
+  if ((is_pipe ? uv_pipe_init(server->loop, (uv_pipe_t *)s, 0)
+               : uv_tcp_init(server->loop, (uv_tcp_t *)s)) < 0) {
+    free(s);
+    return;
+  }
+  uv_accept(server, s);
+  uv_close((uv_handle_t *)s, free_handle);
+}

@@ -1,0 +1,477 @@
+/*
+ * test_matcher.c -- unit tests for src/tag/matcher.c.
+ *
+ * Hand-written cases pin down the matching rules; a randomized cross-check
+ * (fixed seed) compares the automaton against a naive reference over a
+ * small alphabet that mixes ASCII letters, digits, separators, UTF-8 bytes
+ * and NUL, once with the default dense budget and once with budgets small
+ * enough to push most states into the sparse tier.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "matcher.h"
+
+typedef struct hit {
+  uint32_t value;
+  size_t start, end;
+} hit;
+
+typedef struct hits {
+  hit *v;
+  size_t n, cap;
+  size_t stop_after; /* 0 = never stop */
+} hits;
+
+static int collect(void *ctx, uint32_t value, size_t start, size_t end) {
+  hits *h = ctx;
+  if (h->n == h->cap) {
+    h->cap = h->cap ? h->cap * 2 : 16;
+    h->v = realloc(h->v, h->cap * sizeof(hit));
+    assert_non_null(h->v);
+  }
+  h->v[h->n++] = (hit){value, start, end};
+  return h->stop_after && h->n >= h->stop_after;
+}
+
+/* Scans TEXT (LEN bytes, copied to an exact-size buffer) and returns the
+ * hits; the caller frees h.v. */
+static hits scan_n(const nf_matcher *m, const char *text, size_t len) {
+  hits h = {0};
+  char *buf = malloc(len ? len : 1);
+  assert_non_null(buf);
+  memcpy(buf, text, len);
+  nf_matcher_scan(m, buf, len, collect, &h);
+  free(buf);
+  return h;
+}
+
+static nf_matcher *make(const char *const *terms, size_t dense_limit) {
+  nf_matcher *m = nf_matcher_new();
+  assert_non_null(m);
+  if (dense_limit != (size_t)-1)
+    assert_int_equal(nf_matcher_set_dense_limit(m, dense_limit), 0);
+  for (uint32_t i = 0; terms[i]; i++)
+    assert_int_equal(nf_matcher_add(m, terms[i], strlen(terms[i]), i + 1), 0);
+  assert_int_equal(nf_matcher_compile(m), 0);
+  return m;
+}
+
+/* Expected hits as (value, start, end) triples, in report order. */
+static void expect_hits(const nf_matcher *m, const char *text,
+                        const hit *want, size_t nwant) {
+  hits h = scan_n(m, text, strlen(text));
+  if (h.n != nwant) {
+    for (size_t k = 0; k < h.n; k++)
+      print_error("hit v=%u [%zu,%zu)\n", h.v[k].value, h.v[k].start,
+                  h.v[k].end);
+    fail_msg("\"%s\": %zu hits, want %zu", text, h.n, nwant);
+  }
+  for (size_t k = 0; k < nwant; k++) {
+    if (h.v[k].value != want[k].value || h.v[k].start != want[k].start ||
+        h.v[k].end != want[k].end)
+      fail_msg("\"%s\": hit %zu is v=%u [%zu,%zu), want v=%u [%zu,%zu)",
+               text, k, h.v[k].value, h.v[k].start, h.v[k].end,
+               want[k].value, want[k].start, want[k].end);
+  }
+  free(h.v);
+}
+
+#define HITS(m, text, ...)                                     \
+  do {                                                         \
+    static const hit want_[] = {__VA_ARGS__};                  \
+    expect_hits(m, text, want_, sizeof(want_) / sizeof(hit));  \
+  } while (0)
+#define NOHITS(m, text) expect_hits(m, text, NULL, 0)
+
+/* Every fixed test runs with the default budget and with a budget so
+ * small that only the root row is dense. */
+static const size_t limits[] = {(size_t)-1, 0, 64};
+#define NLIMITS (sizeof(limits) / sizeof(limits[0]))
+
+static void test_basic(void **state) {
+  (void)state;
+  static const char *terms[] = {"apple", "中国", "bank", NULL};
+  for (size_t l = 0; l < NLIMITS; l++) {
+    nf_matcher *m = make(terms, limits[l]);
+    assert_int_equal(nf_matcher_terms(m), 3);
+    HITS(m, "i like apple in 中国 bank", {1, 7, 12}, {2, 16, 22}, {3, 23, 27});
+    NOHITS(m, "i like apples");
+    NOHITS(m, "nothing here");
+    NOHITS(m, "");
+    nf_matcher_free(m);
+  }
+}
+
+static void test_overlapping(void **state) {
+  (void)state;
+  static const char *terms[] = {"he", "she", "hers", "his", NULL};
+  for (size_t l = 0; l < NLIMITS; l++) {
+    nf_matcher *m = make(terms, limits[l]);
+    /* Inside one ASCII word the boundary rule leaves only whole words. */
+    NOHITS(m, "ushers");
+    HITS(m, "she", {2, 0, 3});
+    HITS(m, "hers his", {3, 0, 4}, {4, 5, 8});
+    /* Next to CJK every ASCII end is on a boundary. */
+    HITS(m, "她she们", {2, 3, 6});
+    nf_matcher_free(m);
+  }
+  /* The classic overlaps, with ends that are not letters. */
+  static const char *terms2[] = {"she-", "-he", "-hers", "he", NULL};
+  for (size_t l = 0; l < NLIMITS; l++) {
+    nf_matcher *m = make(terms2, limits[l]);
+    HITS(m, "she-hers", {1, 0, 4}, {3, 3, 8});
+    HITS(m, "she-he", {1, 0, 4}, {2, 3, 6}, {4, 4, 6});
+    nf_matcher_free(m);
+  }
+}
+
+static void test_overlapping_cjk(void **state) {
+  (void)state;
+  /* CJK terms are plain substrings: every overlap is reported. */
+  static const char *terms[] = {"他", "她", "她们", "们的", "他们的", NULL};
+  for (size_t l = 0; l < NLIMITS; l++) {
+    nf_matcher *m = make(terms, limits[l]);
+    HITS(m, "她们的他们的", {2, 0, 3}, {3, 0, 6}, {4, 3, 9}, {1, 9, 12},
+         {5, 9, 18}, {4, 12, 18});
+    nf_matcher_free(m);
+  }
+}
+
+static void test_cjk_substrings(void **state) {
+  (void)state;
+  static const char *terms[] = {"中国", "国人", "中国人民", "人民银行",
+                                "银", NULL};
+  for (size_t l = 0; l < NLIMITS; l++) {
+    nf_matcher *m = make(terms, limits[l]);
+    HITS(m, "中国人民银行", {1, 0, 6}, {2, 3, 9}, {3, 0, 12}, {5, 12, 15},
+         {4, 6, 18});
+    NOHITS(m, "中人国");
+    nf_matcher_free(m);
+  }
+}
+
+static void test_word_boundaries(void **state) {
+  (void)state;
+  static const char *terms[] = {"ai", NULL};
+  for (size_t l = 0; l < NLIMITS; l++) {
+    nf_matcher *m = make(terms, limits[l]);
+    NOHITS(m, "said");
+    NOHITS(m, "maintain");
+    NOHITS(m, "aim");
+    NOHITS(m, "2ai");
+    NOHITS(m, "ai9");
+    HITS(m, "ai", {1, 0, 2});
+    HITS(m, "ai-driven", {1, 0, 2});
+    HITS(m, "use ai.", {1, 4, 6});
+    HITS(m, "(ai)", {1, 1, 3});
+    HITS(m, "ai芯片", {1, 0, 2});
+    HITS(m, "中国ai", {1, 6, 8});
+    HITS(m, "ai ai", {1, 0, 2}, {1, 3, 5});
+    HITS(m, "aai ai", {1, 4, 6});
+    nf_matcher_free(m);
+  }
+}
+
+static void test_latin_then_cjk(void **state) {
+  (void)state;
+  static const char *terms[] = {"a股", "股a", "5g手机", NULL};
+  for (size_t l = 0; l < NLIMITS; l++) {
+    nf_matcher *m = make(terms, limits[l]);
+    HITS(m, "港a股", {1, 3, 7});
+    HITS(m, "a股", {1, 0, 4});
+    HITS(m, "a股x", {1, 0, 4}); /* the CJK end needs no boundary */
+    NOHITS(m, "ba股");
+    NOHITS(m, "1a股");
+    HITS(m, "股a,", {2, 0, 4});
+    NOHITS(m, "股ab");
+    HITS(m, "港a股a", {1, 3, 7}, {2, 4, 8});
+    HITS(m, "新5g手机", {3, 3, 11});
+    NOHITS(m, "x5g手机");
+    nf_matcher_free(m);
+  }
+}
+
+static void test_duplicates(void **state) {
+  (void)state;
+  for (size_t l = 0; l < NLIMITS; l++) {
+    nf_matcher *m = nf_matcher_new();
+    assert_non_null(m);
+    if (limits[l] != (size_t)-1) nf_matcher_set_dense_limit(m, limits[l]);
+    assert_int_equal(nf_matcher_add(m, "foo", 3, 7), 0);
+    assert_int_equal(nf_matcher_add(m, "bar", 3, 8), 0);
+    assert_int_equal(nf_matcher_add(m, "foo", 3, 9), 0);
+    assert_int_equal(nf_matcher_add(m, "foo", 3, 7), 0);
+    assert_int_equal(nf_matcher_terms(m), 4);
+    assert_int_equal(nf_matcher_compile(m), 0);
+    HITS(m, "foo bar", {7, 0, 3}, {9, 0, 3}, {7, 0, 3}, {8, 4, 7});
+    nf_matcher_free(m);
+  }
+}
+
+static void test_one_byte_terms(void **state) {
+  (void)state;
+  static const char *terms[] = {"a", ",", "\xE4", NULL};
+  for (size_t l = 0; l < NLIMITS; l++) {
+    nf_matcher *m = make(terms, limits[l]);
+    HITS(m, "a b ab,a", {1, 0, 1}, {2, 6, 7}, {1, 7, 8});
+    HITS(m, "中,", {3, 0, 1}, {2, 3, 4});
+    nf_matcher_free(m);
+  }
+}
+
+static void test_term_lengths(void **state) {
+  (void)state;
+  char t255[256], t256[257], text[300];
+  memset(t255, 'x', 255);
+  t255[254] = '!';
+  memset(t256, 'y', 256);
+  nf_matcher *m = nf_matcher_new();
+  assert_non_null(m);
+  assert_int_equal(nf_matcher_add(m, t255, 255, 1), 0);
+  assert_int_equal(nf_matcher_add(m, t256, 256, 2), -1);
+  assert_int_equal(nf_matcher_add(m, "x", 0, 3), -1);
+  assert_int_equal(nf_matcher_add(m, NULL, 1, 4), -1);
+  assert_int_equal(nf_matcher_add(NULL, "x", 1, 4), -1);
+  assert_int_equal(nf_matcher_terms(m), 1);
+  assert_int_equal(nf_matcher_compile(m), 0);
+  text[0] = ' ';
+  memcpy(text + 1, t255, 255);
+  text[256] = ' ';
+  hits h = scan_n(m, text, 257);
+  assert_int_equal(h.n, 1);
+  assert_int_equal(h.v[0].start, 1);
+  assert_int_equal(h.v[0].end, 256);
+  free(h.v);
+  h = scan_n(m, text + 1, 254); /* one byte short */
+  assert_int_equal(h.n, 0);
+  free(h.v);
+  nf_matcher_free(m);
+}
+
+static void test_lifecycle(void **state) {
+  (void)state;
+  nf_matcher *m = nf_matcher_new();
+  assert_non_null(m);
+  assert_int_equal(nf_matcher_add(m, "abc", 3, 1), 0);
+  assert_int_equal(nf_matcher_compile(m), 0);
+  assert_int_equal(nf_matcher_compile(m), 0); /* idempotent */
+  assert_int_equal(nf_matcher_add(m, "def", 3, 2), -1);
+  assert_int_equal(nf_matcher_set_dense_limit(m, 0), -1);
+  assert_int_equal(nf_matcher_terms(m), 1);
+  assert_true(nf_matcher_memory(m) > 0);
+  NOHITS(m, "def");
+  HITS(m, "abc", {1, 0, 3});
+  nf_matcher_scan(m, NULL, 0, collect, NULL); /* no text: no call */
+  nf_matcher_free(m);
+  nf_matcher_free(NULL);
+
+  /* No terms at all. */
+  m = nf_matcher_new();
+  assert_non_null(m);
+  assert_int_equal(nf_matcher_compile(m), 0);
+  assert_int_equal(nf_matcher_terms(m), 0);
+  NOHITS(m, "anything");
+  NOHITS(m, "");
+  nf_matcher_free(m);
+
+  /* Scan before compile finds nothing rather than crashing. */
+  m = nf_matcher_new();
+  assert_non_null(m);
+  assert_int_equal(nf_matcher_add(m, "abc", 3, 1), 0);
+  NOHITS(m, "abc");
+  nf_matcher_free(m);
+}
+
+static void test_invalid_utf8_and_nul(void **state) {
+  (void)state;
+  nf_matcher *m = nf_matcher_new();
+  assert_non_null(m);
+  assert_int_equal(nf_matcher_add(m, "ai", 2, 1), 0);
+  assert_int_equal(nf_matcher_add(m, "\0x", 2, 2), 0);
+  assert_int_equal(nf_matcher_add(m, "\xFF\xFE", 2, 3), 0);
+  assert_int_equal(nf_matcher_add(m, "中", 3, 4), 0);
+  assert_int_equal(nf_matcher_compile(m), 0);
+  hits h = scan_n(m, "\0ai\0x\xFF\xFE\xE4\xB8", 9);
+  assert_int_equal(h.n, 3);
+  assert_int_equal(h.v[0].value, 1);
+  assert_int_equal(h.v[1].value, 2);
+  assert_int_equal(h.v[1].start, 3);
+  assert_int_equal(h.v[2].value, 3);
+  free(h.v);
+  /* Truncated sequence right before a whole one. */
+  h = scan_n(m, "\xE4\xB8\xE4\xB8\xAD", 5);
+  assert_int_equal(h.n, 1);
+  assert_int_equal(h.v[0].value, 4);
+  assert_int_equal(h.v[0].start, 2);
+  free(h.v);
+  nf_matcher_free(m);
+}
+
+static void test_stop(void **state) {
+  (void)state;
+  static const char *terms[] = {"x", NULL};
+  nf_matcher *m = make(terms, (size_t)-1);
+  hits h = {0};
+  h.stop_after = 2;
+  nf_matcher_scan(m, "x x x x", 7, collect, &h);
+  assert_int_equal(h.n, 2);
+  free(h.v);
+  nf_matcher_free(m);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Randomized cross-check                                                 */
+/* ---------------------------------------------------------------------- */
+
+static const char ALPHABET[] = {'a', 'b', 'c', '1', ' ', '-', '\xE4', '\xB8',
+                                '\0'};
+#define NALPHA sizeof(ALPHABET)
+
+static uint32_t rnd(uint64_t *s) {
+  *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+  return (uint32_t)(*s >> 33);
+}
+
+static int alnum(unsigned char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+         (c >= 'A' && c <= 'Z');
+}
+
+typedef struct term {
+  char s[8];
+  size_t len;
+} term;
+
+/* The rule from matcher.h, checked the slow and obvious way. */
+static void naive(const term *terms, size_t nt, const char *t, size_t len,
+                  hits *h) {
+  const unsigned char *u = (const unsigned char *)t;
+  for (size_t end = 1; end <= len; end++) {
+    for (size_t k = 0; k < nt; k++) {
+      size_t tl = terms[k].len;
+      if (tl > end || memcmp(t + end - tl, terms[k].s, tl) != 0) continue;
+      size_t start = end - tl;
+      const unsigned char *ts = (const unsigned char *)terms[k].s;
+      if (alnum(ts[0]) && start > 0 && alnum(u[start - 1])) continue;
+      if (alnum(ts[tl - 1]) && end < len && alnum(u[end])) continue;
+      collect(h, (uint32_t)k, start, end);
+    }
+  }
+}
+
+static int hit_cmp(const void *a, const void *b) {
+  const hit *x = a, *y = b;
+  if (x->end != y->end) return x->end < y->end ? -1 : 1;
+  if (x->start != y->start) return x->start < y->start ? -1 : 1;
+  return x->value < y->value ? -1 : x->value > y->value;
+}
+
+static void cross_check_round(uint64_t *seed, size_t nterms, size_t ntexts) {
+  term *terms = malloc(nterms * sizeof(term));
+  assert_non_null(terms);
+  for (size_t k = 0; k < nterms; k++) {
+    terms[k].len = 1 + rnd(seed) % 6;
+    for (size_t i = 0; i < terms[k].len; i++)
+      terms[k].s[i] = ALPHABET[rnd(seed) % NALPHA];
+  }
+  nf_matcher *ms[NLIMITS];
+  for (size_t l = 0; l < NLIMITS; l++) {
+    ms[l] = nf_matcher_new();
+    assert_non_null(ms[l]);
+    if (limits[l] != (size_t)-1) nf_matcher_set_dense_limit(ms[l], limits[l]);
+    for (size_t k = 0; k < nterms; k++)
+      assert_int_equal(
+          nf_matcher_add(ms[l], terms[k].s, terms[k].len, (uint32_t)k), 0);
+    assert_int_equal(nf_matcher_compile(ms[l]), 0);
+  }
+  for (size_t r = 0; r < ntexts; r++) {
+    char text[200];
+    size_t len = rnd(seed) % sizeof(text);
+    for (size_t i = 0; i < len; i++) text[i] = ALPHABET[rnd(seed) % NALPHA];
+    hits want = {0};
+    naive(terms, nterms, text, len, &want);
+    if (want.n) qsort(want.v, want.n, sizeof(hit), hit_cmp);
+    for (size_t l = 0; l < NLIMITS; l++) {
+      hits got = scan_n(ms[l], text, len);
+      for (size_t k = 1; k < got.n; k++)
+        assert_true(got.v[k - 1].end <= got.v[k].end);
+      if (got.n) qsort(got.v, got.n, sizeof(hit), hit_cmp);
+      assert_int_equal(got.n, want.n);
+      for (size_t k = 0; k < want.n; k++)
+        assert_int_equal(hit_cmp(&got.v[k], &want.v[k]), 0);
+      free(got.v);
+    }
+    free(want.v);
+  }
+  for (size_t l = 0; l < NLIMITS; l++) nf_matcher_free(ms[l]);
+  free(terms);
+}
+
+static void test_random_cross_check(void **state) {
+  (void)state;
+  uint64_t seed = 20250704;
+  cross_check_round(&seed, 10, 300);
+  cross_check_round(&seed, 200, 200);
+  cross_check_round(&seed, 3000, 60);
+}
+
+/* Memory is reported, grows with the term set, and the dense budget
+ * bounds the DFA part. */
+static void test_memory(void **state) {
+  (void)state;
+  uint64_t seed = 7;
+  nf_matcher *big = nf_matcher_new(), *small = nf_matcher_new();
+  assert_non_null(big);
+  assert_non_null(small);
+  nf_matcher_set_dense_limit(small, 4096);
+  for (uint32_t k = 0; k < 20000; k++) {
+    char t[12];
+    size_t len = 2 + rnd(&seed) % 10;
+    for (size_t i = 0; i < len; i++) t[i] = (char)('a' + rnd(&seed) % 26);
+    assert_int_equal(nf_matcher_add(big, t, len, k), 0);
+    assert_int_equal(nf_matcher_add(small, t, len, k), 0);
+  }
+  assert_int_equal(nf_matcher_compile(big), 0);
+  assert_int_equal(nf_matcher_compile(small), 0);
+  size_t mb = nf_matcher_memory(big), ms = nf_matcher_memory(small);
+  assert_true(ms < mb);
+  assert_true(ms > 20000 * 8); /* at least the outputs */
+  assert_true(mb < ((size_t)40 << 20));
+  const char *text = "zz qwerty abc xyz hello world";
+  hits a = scan_n(big, text, strlen(text)), b = scan_n(small, text, strlen(text));
+  assert_int_equal(a.n, b.n);
+  for (size_t k = 0; k < a.n; k++)
+    assert_int_equal(hit_cmp(&a.v[k], &b.v[k]), 0);
+  free(a.v);
+  free(b.v);
+  nf_matcher_free(big);
+  nf_matcher_free(small);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_basic),
+      cmocka_unit_test(test_overlapping),
+      cmocka_unit_test(test_overlapping_cjk),
+      cmocka_unit_test(test_cjk_substrings),
+      cmocka_unit_test(test_word_boundaries),
+      cmocka_unit_test(test_latin_then_cjk),
+      cmocka_unit_test(test_duplicates),
+      cmocka_unit_test(test_one_byte_terms),
+      cmocka_unit_test(test_term_lengths),
+      cmocka_unit_test(test_lifecycle),
+      cmocka_unit_test(test_invalid_utf8_and_nul),
+      cmocka_unit_test(test_stop),
+      cmocka_unit_test(test_random_cross_check),
+      cmocka_unit_test(test_memory),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
