@@ -14,7 +14,10 @@
  * or connection errors.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
+#include <unistd.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,16 +74,23 @@ static void print_answer(push *p, uint64_t no, const nf_answer *a) {
   }
 }
 
-static void wait_one(push *p) {
+/* Takes one answer, waiting up to TIMEOUT_MS; false if none came. */
+static bool take_answer(push *p, int timeout_ms) {
   nf_answer a = {0};
   nf_error err;
-  if (nf_conn_recv_answer(p->conn, &a, p->timeout_ms, &err) < 0)
-    nf_die(PROG, 2, "%s", err.msg);
+  int rc = nf_conn_recv_answer(p->conn, &a, timeout_ms, &err);
+  if (rc == NF_ETIMEDOUT && timeout_ms == 0) return false;
+  if (rc < 0) nf_die(PROG, 2, "%s", err.msg);
   uint64_t no = p->inflight[p->head];
   p->head = (p->head + 1) % WINDOW;
   p->count--;
   print_answer(p, no, &a);
   nf_answer_clear(&a);
+  return true;
+}
+
+static void wait_one(push *p) {
+  take_answer(p, p->timeout_ms);
 }
 
 static void local_error(push *p, uint64_t no, const nf_error *err) {
@@ -95,7 +105,10 @@ static void send_item(push *p, const nf_item *it, uint64_t no) {
   /* Answers arrive in order: drain before queueing if the window is full,
    * and drain everything before printing a local error (ordering). */
   while (p->count == WINDOW) wait_one(p);
-  if (nf_conn_send_item(p->conn, it, &err) < 0) nf_die(PROG, 2, "%s", err.msg);
+  if (nf_conn_send_item(p->conn, it, &err) < 0) {
+    while (p->count && take_answer(p, 0)) {} /* print what did get answered */
+    nf_die(PROG, 2, "%s", err.msg);
+  }
   p->inflight[(p->head + p->count++) % WINDOW] = no;
 }
 
@@ -113,16 +126,53 @@ static void push_json(push *p, const char *text, size_t len) {
   nf_item_clear(&it);
 }
 
-static void push_lines(push *p, const nf_buf *b) {
-  const char *s = b->data, *end = b->data + b->len;
-  while (s < end) {
+/* Processes the complete lines in B; returns the bytes consumed. */
+static size_t push_lines(push *p, const char *s, size_t len) {
+  const char *start = s, *end = s + len;
+  for (;;) {
     const char *nl = memchr(s, '\n', (size_t)(end - s));
-    const char *e = nl ? nl : end;
+    if (!nl) break;
     const char *t = s;
-    while (t < e && (*t == ' ' || *t == '\t' || *t == '\r')) t++;
-    if (t < e) push_json(p, s, (size_t)(e - s));
-    s = nl ? nl + 1 : end;
+    while (t < nl && (*t == ' ' || *t == '\t' || *t == '\r')) t++;
+    if (t < nl) push_json(p, s, (size_t)(nl - s));
+    s = nl + 1;
   }
+  return (size_t)(s - start);
+}
+
+/* JSON Lines are streamed: items go out as lines arrive, and answers are
+ * printed while waiting for more input, so `producer | newsfeed-push`
+ * works for a producer that never ends. */
+static void push_stream(push *p, const char *path) {
+  int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : 0;
+  if (fd < 0) nf_die(PROG, 2, "%s: %s", path, strerror(errno));
+  nf_buf b = {0};
+  size_t off = 0;
+  for (;;) {
+    if (p->count) {
+      struct pollfd pf[2] = {{.fd = fd, .events = POLLIN},
+                             {.fd = nf_conn_fd(p->conn), .events = POLLIN}};
+      if (poll(pf, 2, -1) < 0 && errno != EINTR) nf_die(PROG, 2, "poll: %s", strerror(errno));
+      while (p->count && take_answer(p, 0)) {}
+      if (!(pf[0].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+    }
+    if (nf_buf_reserve(&b, 65536) < 0) nf_die(PROG, 2, "out of memory");
+    ssize_t n = read(fd, b.data + b.len, b.cap - b.len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) nf_die(PROG, 2, "%s: %s", path, strerror(errno));
+    if (n == 0) break;
+    b.len += (size_t)n;
+    off += push_lines(p, b.data + off, b.len - off);
+    memmove(b.data, b.data + off, b.len - off); /* keep the partial line */
+    b.len -= off;
+    off = 0;
+  }
+  if (b.len) { /* last line without a newline */
+    nf_buf_append(&b, "\n", 1);
+    push_lines(p, b.data, b.len);
+  }
+  nf_buf_free(&b);
+  if (fd) close(fd);
 }
 
 /* YAML scalars typed by the core schema, so `priority: 1` is a number and
@@ -165,10 +215,13 @@ static void push_yaml(push *p, const char *path, const nf_buf *b) {
 }
 
 static void push_file(push *p, const char *path) {
+  if (!nf_has_suffix(path, ".yaml") && !nf_has_suffix(path, ".yml")) {
+    push_stream(p, path);
+    return;
+  }
   nf_buf b = {0};
   if (nf_read_all(path, &b) < 0) nf_die(PROG, 2, "%s: %s", path, strerror(errno));
-  if (nf_has_suffix(path, ".yaml") || nf_has_suffix(path, ".yml")) push_yaml(p, path, &b);
-  else push_lines(p, &b);
+  push_yaml(p, path, &b);
   nf_buf_free(&b);
 }
 
@@ -214,8 +267,13 @@ int main(int argc, char **argv) {
                           json_integer(nf_parse_count(PROG, "--priority", optarg)));
       from_flags = true;
       break;
-    case 'h': usage(stdout); return 0;
-    case O_VERSION: printf("newsfeed-push %s\n", nf_version()); return 0;
+    case 'h':
+    case O_VERSION:
+      if (c == 'h') usage(stdout);
+      else printf("newsfeed-push %s\n", nf_version());
+      json_decref(item.obj);
+      json_decref(item.symbols);
+      return 0;
     case ':': nf_die(PROG, 2, "%s needs a value", argv[optind - 1]);
     default: nf_die(PROG, 2, "unknown option '%s' (see --help)", argv[optind - 1]);
     }

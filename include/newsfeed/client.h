@@ -45,11 +45,15 @@ int nf_conn_send_item(nf_conn *c, const nf_item *it, struct nf_error *err);
 /* Queues bytes as they are (raw framing, for tests and tools). */
 int nf_conn_send_raw(nf_conn *c, const void *p, size_t n,
                      struct nf_error *err);
-/* Waits up to TIMEOUT_MS (-1: forever) for the next answer. */
+/* Waits up to TIMEOUT_MS (0: do not wait, -1: forever) for the next
+ * answer.  Returns 0, NF_ETIMEDOUT when none came in time, or -1. */
+#define NF_ETIMEDOUT (-2)
 int nf_conn_recv_answer(nf_conn *c, nf_answer *a, int timeout_ms,
                         struct nf_error *err);
 /* Bytes queued but not yet written. */
 size_t nf_conn_pending(const nf_conn *c);
+/* The socket, for callers that poll it together with other input. */
+int nf_conn_fd(const nf_conn *c);
 
 /* "finance.flash" -> "finance.flash\0" (exact), "finance.>" -> "finance."
  * (subtree), ">" -> "" (everything).  Returns the prefix length, or -1 for

@@ -122,6 +122,10 @@ void nf_conn_close(nf_conn *c) {
   free(c);
 }
 
+int nf_conn_fd(const nf_conn *c) {
+  return c->fd;
+}
+
 size_t nf_conn_pending(const nf_conn *c) {
   return c->out.len - c->out_off;
 }
@@ -134,6 +138,8 @@ static int flush_some(nf_conn *c, nf_error *err) {
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+      if (errno == EPIPE || errno == ECONNRESET)
+        return nf_fail(err, "", "connection closed by the daemon (%s)", strerror(errno));
       return nf_fail(err, "", "write: %s", strerror(errno));
     }
     c->out_off += (size_t)n;
@@ -192,10 +198,14 @@ int nf_conn_recv_answer(nf_conn *c, nf_answer *a, int timeout_ms,
     if (c->in_off == c->in.len) c->in.len = c->in_off = 0;
     short ev = POLLIN | (nf_conn_pending(c) ? POLLOUT : 0);
     int left = deadline < 0 ? -1 : (int)(deadline - nf_now_ms());
-    if (deadline >= 0 && left <= 0) return nf_fail(err, "", "timed out waiting for an answer");
+    if (deadline >= 0 && left < 0) left = 0;
     struct pollfd pfd = {.fd = c->fd, .events = ev};
     int rc = poll(&pfd, 1, left);
     if (rc < 0 && errno != EINTR) return nf_fail(err, "", "poll: %s", strerror(errno));
+    if (rc == 0 && deadline >= 0 && nf_now_ms() >= deadline) {
+      nf_fail(err, "", "timed out waiting for an answer");
+      return NF_ETIMEDOUT;
+    }
     if (rc <= 0) continue;
     if ((pfd.revents & POLLOUT) && flush_some(c, err) < 0) return -1;
     if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {

@@ -70,6 +70,22 @@
 #define SPARSE_BIT 0x40000000u
 #define ID_MASK 0x3FFFFFFFu
 #define DENSE_DEFAULT ((size_t)16 << 20)
+#ifndef LANES
+#define LANES 8
+#endif
+#if LANES == 4
+#define FOR_LANES(X) X(0) X(1) X(2) X(3)
+#elif LANES == 6
+#define FOR_LANES(X) X(0) X(1) X(2) X(3) X(4) X(5)
+#elif LANES == 8
+#define FOR_LANES(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+#elif LANES == 12
+#define FOR_LANES(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+#endif
+#define LANE_BUF 128
+#ifndef LANE_SLICE
+#define LANE_SLICE 4096
+#endif
 
 enum { START_ALNUM = 1, END_ALNUM = 2 };
 
@@ -79,6 +95,17 @@ typedef struct pending {
   uint32_t len;
   uint32_t value;
 } pending;
+
+/* A sparse state.  Sparse states are numbered depth-first, so a state's
+ * first child is the next record and its subtree ends at END, where its
+ * next sibling starts: a single-child chain (the tail of a long term) is a
+ * run of consecutive records, read sequentially by the scan. */
+typedef struct srec {
+  uint32_t fail; /* encoded failure target */
+  uint32_t end;  /* id just past this state's subtree */
+  uint8_t label; /* byte on the edge into this state */
+  uint8_t out;   /* the state reports terms */
+} srec;
 
 /* A term as reported. */
 typedef struct output {
@@ -101,10 +128,9 @@ struct nf_matcher {
   uint32_t nclass;    /* row width */
   uint32_t ndense;    /* K */
   uint32_t nstates;   /* N */
+  uint32_t maxlen;    /* longest term: the automaton's memory */
   uint32_t *dense;    /* K * nclass encoded states */
-  uint32_t *sp_first; /* [q-K], q in [K, N]: first child of q */
-  uint32_t *sp_fail;  /* [q-K]: encoded failure target */
-  uint8_t *sp_label;  /* [s-K]: label of the edge into s */
+  srec *sp;           /* [q-K]: sparse state q */
   uint32_t *out_start; /* N + 1 */
   uint32_t *out_link;  /* N */
   output *outs;        /* nterms */
@@ -114,6 +140,14 @@ struct nf_matcher {
 static int is_alnum(uint8_t c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
          (c >= 'A' && c <= 'Z');
+}
+
+/* All terms that end in one state end with the same byte, the label of
+ * the edge into it, which is also the text byte just read.  So when that
+ * byte and the next are both alphanumeric, no term can end at END: a
+ * quick test that saves walking the outputs in the middle of words. */
+static int end_blocked(const uint8_t *t, size_t len, size_t end) {
+  return end < len && is_alnum(t[end]) && is_alnum(t[end - 1]);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -328,6 +362,7 @@ static int make_outputs(nf_matcher *m, const build *b) {
     output *o = &m->outs[m->out_start[b->term_node[i]]++];
     o->value = t->value;
     o->len = (uint8_t)t->len;
+    if (t->len > m->maxlen) m->maxlen = t->len;
     o->flags = (uint8_t)((is_alnum(p[0]) ? START_ALNUM : 0) |
                          (is_alnum(p[t->len - 1]) ? END_ALNUM : 0));
   }
@@ -395,20 +430,92 @@ static int make_automaton(nf_matcher *m, build *b) {
   return 0;
 }
 
-/* Keeps only what sparse states need at scan time. */
-static int pack_sparse(nf_matcher *m, const build *b) {
-  uint32_t K = m->ndense, nsp = b->n - K;
-  m->sp_first = malloc(((size_t)nsp + 1) * sizeof(uint32_t));
-  m->sp_fail = malloc((nsp ? nsp : 1) * sizeof(uint32_t));
-  m->sp_label = malloc(nsp ? nsp : 1);
-  if (!m->sp_first || !m->sp_fail || !m->sp_label) return -1;
-  for (uint32_t q = 0; q < nsp; q++) {
-    m->sp_first[q] = b->first[K + q];
-    m->sp_fail[q] = b->enc[b->fail[K + q]];
-    m->sp_label[q] = b->label[K + q];
+/* Encoded state V with its sparse id renumbered through PERM. */
+static uint32_t remap(uint32_t v, const uint32_t *perm) {
+  if (!(v & SPARSE_BIT)) return v;
+  return (v & (OUT_BIT | SPARSE_BIT)) | perm[v & ID_MASK];
+}
+
+/* Depth-first order for the sparse states: PERM maps BFS ids to new ids
+ * (dense ids are kept), SIZE gets subtree sizes.  Every sparse subtree
+ * hangs off a dense state; an explicit stack replaces recursion. */
+static int order_sparse(const nf_matcher *m, const build *b, uint32_t *perm,
+                        uint32_t *size) {
+  uint32_t n = b->n, K = m->ndense, next = K;
+  for (uint32_t q = n; q-- > 0;) {
+    size[q] = 1;
+    for (uint32_t c = b->first[q]; c < b->first[q + 1]; c++) size[q] += size[c];
   }
-  m->sp_first[nsp] = b->first[b->n];
+  uint32_t *stack = malloc(((size_t)n - K + 1) * sizeof(uint32_t));
+  if (!stack) return -1;
+  for (uint32_t q = 0; q < K; q++) perm[q] = q;
+  for (uint32_t q = 0; q < K; q++) {
+    for (uint32_t c = b->first[q]; c < b->first[q + 1]; c++) {
+      if (c < K) continue;
+      size_t top = 0;
+      stack[top++] = c;
+      while (top) {
+        uint32_t x = stack[--top];
+        perm[x] = next++;
+        for (uint32_t y = b->first[x + 1]; y-- > b->first[x];) stack[top++] = y;
+      }
+    }
+  }
+  free(stack);
   return 0;
+}
+
+/* Re-groups the outputs and output links under the new ids. */
+static int renumber_outputs(nf_matcher *m, const uint32_t *perm, uint32_t n) {
+  uint32_t *inv = malloc((size_t)n * sizeof(uint32_t));
+  uint32_t *start = malloc(((size_t)n + 1) * sizeof(uint32_t));
+  uint32_t *link = malloc((size_t)n * sizeof(uint32_t));
+  output *outs = malloc((m->nterms ? m->nterms : 1) * sizeof(output));
+  if (!inv || !start || !link || !outs) {
+    free(inv), free(start), free(link), free(outs);
+    return -1;
+  }
+  for (uint32_t q = 0; q < n; q++) inv[perm[q]] = q;
+  uint32_t o = 0;
+  for (uint32_t id = 0; id < n; id++) {
+    uint32_t old = inv[id];
+    start[id] = o;
+    for (uint32_t k = m->out_start[old]; k < m->out_start[old + 1]; k++)
+      outs[o++] = m->outs[k];
+    link[id] = perm[m->out_link[old]];
+  }
+  start[n] = o;
+  free(inv);
+  free(m->out_start), free(m->out_link), free(m->outs);
+  m->out_start = start;
+  m->out_link = link;
+  m->outs = outs;
+  return 0;
+}
+
+/* Lays the sparse states out depth-first as records and rewrites every
+ * reference to them (dense rows, failure links, output links). */
+static int pack_sparse(nf_matcher *m, const build *b) {
+  uint32_t n = b->n, K = m->ndense, nsp = n - K;
+  uint32_t *perm = malloc((size_t)n * sizeof(uint32_t));
+  uint32_t *size = malloc((size_t)n * sizeof(uint32_t));
+  m->sp = malloc((nsp ? nsp : 1) * sizeof(srec));
+  int rc = (!perm || !size || !m->sp) ? -1 : order_sparse(m, b, perm, size);
+  if (rc == 0) {
+    size_t cells = (size_t)K * m->nclass;
+    for (size_t i = 0; i < cells; i++) m->dense[i] = remap(m->dense[i], perm);
+    for (uint32_t q = K; q < n; q++) {
+      srec *r = &m->sp[perm[q] - K];
+      r->fail = remap(b->enc[b->fail[q]], perm);
+      r->end = perm[q] + size[q];
+      r->label = b->label[q];
+      r->out = (b->enc[q] & OUT_BIT) != 0;
+    }
+    rc = renumber_outputs(m, perm, n);
+  }
+  free(perm);
+  free(size);
+  return rc;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -429,14 +536,12 @@ static void free_build(build *b) {
 
 static void free_compiled(nf_matcher *m) {
   free(m->dense);
-  free(m->sp_first);
-  free(m->sp_fail);
-  free(m->sp_label);
+  free(m->sp);
   free(m->out_start);
   free(m->out_link);
   free(m->outs);
-  m->dense = m->sp_first = m->sp_fail = m->out_start = m->out_link = NULL;
-  m->sp_label = NULL;
+  m->dense = m->out_start = m->out_link = NULL;
+  m->sp = NULL;
   m->outs = NULL;
 }
 
@@ -499,9 +604,8 @@ int nf_matcher_compile(nf_matcher *m) {
   size_t n = m->nstates, nsp = n - m->ndense;
   m->bytes = sizeof(*m) +
              (size_t)m->ndense * m->nclass * sizeof(uint32_t) +
-             (nsp + 1) * sizeof(uint32_t) + nsp * sizeof(uint32_t) + nsp +
-             (n + 1) * sizeof(uint32_t) + n * sizeof(uint32_t) +
-             m->nterms * sizeof(output);
+             nsp * sizeof(srec) + (n + 1) * sizeof(uint32_t) +
+             n * sizeof(uint32_t) + m->nterms * sizeof(output);
   free(m->arena);
   free(m->terms);
   m->arena = NULL;
@@ -523,20 +627,21 @@ void nf_matcher_free(nf_matcher *m) {
 /* Scanning                                                               */
 /* ---------------------------------------------------------------------- */
 
-/* One step from sparse state Q on byte C.  Labels are sorted, so the
- * search stops at the first larger label. */
+/* One step from sparse state Q on byte C.  Children are visited in
+ * label order (first child right after Q, each next one at the end of
+ * the previous one's subtree); a miss follows failure links until a dense
+ * state answers from its row. */
 static uint32_t sparse_step(const nf_matcher *m, uint32_t q, uint8_t c) {
   const uint32_t K = m->ndense;
+  const srec *sp = m->sp;
   for (;;) {
-    uint32_t lo = m->sp_first[q - K], hi = m->sp_first[q - K + 1];
-    for (uint32_t k = lo; k < hi; k++) {
-      uint8_t l = m->sp_label[k - K];
-      if (l < c) continue;
+    uint32_t end = sp[q - K].end;
+    for (uint32_t k = q + 1; k < end; k = sp[k - K].end) {
+      uint8_t l = sp[k - K].label;
+      if (l == c) return SPARSE_BIT | k | (sp[k - K].out ? OUT_BIT : 0);
       if (l > c) break;
-      int out = m->out_start[k + 1] != m->out_start[k] || m->out_link[k];
-      return SPARSE_BIT | k | (out ? OUT_BIT : 0);
     }
-    uint32_t f = m->sp_fail[q - K];
+    uint32_t f = sp[q - K].fail;
     if (!(f & SPARSE_BIT)) return m->dense[(f & ~OUT_BIT) + m->cls[c]];
     q = f & ID_MASK;
   }
@@ -563,26 +668,174 @@ static int report(const nf_matcher *m, uint32_t v, const uint8_t *t,
   return 0;
 }
 
-void nf_matcher_scan(const nf_matcher *m, const char *text, size_t len,
-                     nf_match_cb cb, void *ctx) {
-  if (!m || !m->compiled || !text || !cb) return;
-  const uint8_t *t = (const uint8_t *)text;
+/* A lane scans one slice of the text.  It reads from POS to END and
+ * reports matches ending after FROM; bytes before FROM only rebuild the
+ * automaton state (warm-up).  Lanes other than the first buffer their
+ * matches as (state, end) pairs until the lanes before them are done. */
+typedef struct pend {
+  uint32_t v;
+  size_t end;
+} pend;
+
+typedef struct lane {
+  size_t pos, end, from;
+  uint32_t v, n;
+  pend buf[LANE_BUF];
+} lane;
+
+/* One step of any state on byte C. */
+static uint32_t step(const nf_matcher *m, uint32_t v, uint8_t c) {
+  if (v & SPARSE_BIT) return sparse_step(m, v & ID_MASK, c);
+  return m->dense[v + m->cls[c]];
+}
+
+/* Runs lane L alone to its end, reporting directly. */
+static int run_single(const nf_matcher *m, const uint8_t *t, size_t len,
+                      lane *l, nf_match_cb cb, void *ctx) {
   const uint32_t *dense = m->dense;
   const uint8_t *cls = m->cls;
-  uint32_t v = 0;
-  size_t i = 0;
-  while (i < len) {
+  uint32_t v = l->v;
+  size_t i = l->pos, stop = l->end;
+  while (i < stop) {
     if (v & SPARSE_BIT) {
       v = sparse_step(m, v & ID_MASK, t[i++]);
     } else {
       /* Hot loop: dense states with nothing to report. */
       do
         v = dense[v + cls[t[i++]]];
-      while (!(v & (OUT_BIT | SPARSE_BIT)) && i < len);
+      while (!(v & (OUT_BIT | SPARSE_BIT)) && i < stop);
     }
     if (v & OUT_BIT) {
-      if (report(m, v, t, len, i, cb, ctx)) return;
+      if (i > l->from && !end_blocked(t, len, i) &&
+          report(m, v, t, len, i, cb, ctx))
+        return 1;
       v &= ~OUT_BIT;
     }
   }
+  l->v = v; /* the next window starts from here */
+  l->pos = i;
+  return 0;
+}
+
+/* Queues lane L's match (state *V ending at END) if it is past warm-up.
+ * Returns non-zero when the buffer is full. */
+static int queue(lane *l, uint32_t *v, const uint8_t *t, size_t len,
+                 size_t end) {
+  if (*v & OUT_BIT) {
+    if (end > l->from && !end_blocked(t, len, end)) {
+      l->buf[l->n].v = *v;
+      l->buf[l->n].end = end;
+      l->n++;
+    }
+    *v &= ~OUT_BIT;
+  }
+  return l->n == LANE_BUF;
+}
+
+#define LANE_LOAD(k)          \
+  uint32_t v##k = v[k];         \
+  const uint8_t *p##k = p[k];
+#define LANE_STEP(k) v##k = dense[v##k + cls[p##k[s]]];
+#define LANE_OR(k) v##k |
+#define LANE_STORE(k) v[k] = v##k;
+
+/* The hot loop: all lanes in dense states, one byte each per round, until
+ * a lane needs attention (a match or a sparse state) or STEPS is reached.
+ * Lane states live in registers; the loads of the lanes are independent,
+ * so the CPU overlaps their latencies.  Returns the new step count. */
+static size_t lockstep(const nf_matcher *m, const uint8_t *const *p,
+                       uint32_t *v, size_t s, size_t steps) {
+  const uint32_t *dense = m->dense;
+  const uint8_t *cls = m->cls;
+  FOR_LANES(LANE_LOAD)
+  while (s < steps) {
+    FOR_LANES(LANE_STEP)
+    s++;
+    if ((FOR_LANES(LANE_OR) 0) & (OUT_BIT | SPARSE_BIT)) break;
+  }
+  FOR_LANES(LANE_STORE)
+  return s;
+}
+
+/* Advances all lanes together: LANES independent chains of loads keep
+ * the memory system busy instead of waiting on one.  Stops when the lanes
+ * reach their (common) length or a buffer fills. */
+static int run_lanes(const nf_matcher *m, const uint8_t *t, size_t len,
+                     lane *ln, nf_match_cb cb, void *ctx) {
+  const uint8_t *p[LANES];
+  uint32_t v[LANES], any = 0;
+  size_t steps = ln[0].end - ln[0].pos, s = 0;
+  for (int k = 0; k < LANES; k++) {
+    p[k] = t + ln[k].pos;
+    v[k] = ln[k].v;
+    any |= v[k];
+  }
+  int full = 0;
+  while (s < steps && !full) {
+    if (any & SPARSE_BIT) {
+      for (int k = 0; k < LANES; k++) v[k] = step(m, v[k], p[k][s]);
+      s++;
+    } else {
+      s = lockstep(m, p, v, s, steps);
+    }
+    any = 0;
+    for (int k = 0; k < LANES; k++) any |= v[k];
+    if (any & OUT_BIT) {
+      size_t e0 = ln[0].pos + s;
+      if ((v[0] & OUT_BIT) && !end_blocked(t, len, e0) &&
+          report(m, v[0], t, len, e0, cb, ctx))
+        return 1;
+      v[0] &= ~OUT_BIT;
+      for (int k = 1; k < LANES; k++)
+        full |= queue(&ln[k], &v[k], t, len, ln[k].pos + s);
+      any &= ~OUT_BIT;
+    }
+  }
+  for (int k = 0; k < LANES; k++) {
+    ln[k].v = v[k];
+    ln[k].pos += s;
+  }
+  return 0;
+}
+
+/* Scans one window of LANES slices, all reading R bytes in lockstep.
+ * Lane 0 starts at BASE in state *V (the state carried over from the
+ * previous window); lane k > 0 starts WARM bytes before its slice, in the
+ * root state.  On return *V is the state at the end of the window. */
+static int run_window(const nf_matcher *m, const uint8_t *t, size_t len,
+                      size_t base, size_t r, uint32_t *v, nf_match_cb cb,
+                      void *ctx) {
+  size_t warm = m->maxlen, d = r - warm;
+  lane ln[LANES];
+  for (int k = 0; k < LANES; k++) {
+    ln[k].from = k == 0 ? base : base + r + (size_t)(k - 1) * d;
+    ln[k].pos = k == 0 ? base : ln[k].from - warm;
+    ln[k].end = ln[k].pos + r;
+    ln[k].v = k == 0 ? *v : 0;
+    ln[k].n = 0;
+  }
+  if (run_lanes(m, t, len, ln, cb, ctx)) return 1;
+  for (int k = 0; k < LANES; k++) {
+    for (uint32_t q = 0; q < ln[k].n; q++)
+      if (report(m, ln[k].buf[q].v, t, len, ln[k].buf[q].end, cb, ctx))
+        return 1;
+    if (run_single(m, t, len, &ln[k], cb, ctx)) return 1;
+  }
+  *v = ln[LANES - 1].v;
+  return 0;
+}
+
+void nf_matcher_scan(const nf_matcher *m, const char *text, size_t len,
+                     nf_match_cb cb, void *ctx) {
+  if (!m || !m->compiled || !text || !cb) return;
+  const uint8_t *t = (const uint8_t *)text;
+  size_t warm = m->maxlen;
+  size_t r = LANE_SLICE > 8 * warm ? LANE_SLICE : 8 * warm;
+  size_t window = r + (LANES - 1) * (r - warm);
+  size_t base = 0;
+  uint32_t v = 0;
+  for (; LANES > 1 && len - base >= window; base += window)
+    if (run_window(m, t, len, base, r, &v, cb, ctx)) return;
+  lane rest = {base, len, base, v, 0, {{0, 0}}};
+  run_single(m, t, len, &rest, cb, ctx);
 }
