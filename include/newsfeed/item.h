@@ -115,6 +115,7 @@ bool nf_topic_valid(const char *s, size_t len);
 typedef struct nf_idgen {
   uint64_t last_ms;
   uint8_t rnd[10];
+  bool started;
 } nf_idgen;
 void nf_id_generate(nf_idgen *st, int64_t now_ms, char out[27]);
 

@@ -33,8 +33,8 @@ void nf_answer_set_error(nf_answer *a, uint64_t item, const char *field,
                          const char *msg) {
   a->ok = false;
   a->item = item;
-  snprintf(a->field, sizeof a->field, "%s", field ? field : "");
-  snprintf(a->error, sizeof a->error, "%s", msg);
+  nf__copy_utf8(a->field, sizeof a->field, field ? field : "", field ? strlen(field) : 0);
+  nf__copy_utf8(a->error, sizeof a->error, msg, strlen(msg));
 }
 
 /* ---- JSON --------------------------------------------------------------- */
@@ -73,9 +73,7 @@ int nf_answer_to_json(const nf_answer *a, nf_buf *out) {
 }
 
 static void copy_str(char *dst, size_t n, const char *s, size_t len) {
-  if (len >= n) len = n - 1;
-  memcpy(dst, s, len);
-  dst[len] = 0;
+  nf__copy_utf8(dst, n, s, len);
 }
 
 int nf_answer_from_json(nf_answer *a, const char *buf, size_t len,
@@ -84,7 +82,8 @@ int nf_answer_from_json(nf_answer *a, const char *buf, size_t len,
   json_t *o = json_loadb(buf, len, 0, &je);
   if (!o || !json_is_object(o)) {
     json_decref(o);
-    return nf_fail(err, "", "invalid answer from the daemon: %.60s", buf);
+    return nf_fail(err, "", "invalid answer from the daemon: %.*s",
+                   (int)(len < 60 ? len : 60), buf);
   }
   nf_answer_clear(a);
   a->ok = json_is_true(json_object_get(o, "ok"));

@@ -206,6 +206,13 @@ static bool int_of(const msgpack_object *o, int64_t *v) {
     return true;
   }
   if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) return *v = o->via.i64, true;
+  if (o->type == MSGPACK_OBJECT_FLOAT64 || o->type == MSGPACK_OBJECT_FLOAT32) {
+    /* JavaScript encoders send whole numbers such as Date.now() as floats */
+    double d = o->via.f64;
+    if (d != (double)(int64_t)d || d < -9.2e18 || d > 9.2e18) return false;
+    *v = (int64_t)d;
+    return true;
+  }
   return false;
 }
 
@@ -288,13 +295,17 @@ static int set_value(nf_item *it, const nf_field *f, const msgpack_object *v,
 int nf__item_from_object(nf_item *it, const msgpack_object *o,
                          const nf_limits *lim, nf_origin origin, nf_error *err) {
   if (o->type != MSGPACK_OBJECT_MAP) return nf_fail(err, "", "item must be a map");
+  uint32_t seen = 0; /* one bit per nf_field_id: refuse duplicate keys */
   for (uint32_t i = 0; i < o->via.map.size; i++) {
     const msgpack_object_kv *kv = &o->via.map.ptr[i];
     if (kv->key.type != MSGPACK_OBJECT_STR)
       return nf_fail(err, "", "map keys must be strings");
     const nf_field *f =
         nf__field_find(kv->key.via.str.ptr, kv->key.via.str.size, origin, err);
-    if (!f || set_value(it, f, &kv->val, lim, err) < 0) return -1;
+    if (!f) return -1;
+    if (seen & (1u << f->id)) return nf_fail(err, f->name, "duplicate key '%s'", f->name);
+    seen |= 1u << f->id;
+    if (set_value(it, f, &kv->val, lim, err) < 0) return -1;
   }
   return nf_item_validate(it, lim, err);
 }
@@ -319,8 +330,9 @@ int nf_item_from_msgpack(nf_item *it, const void *buf, size_t len,
     return nf_fail(err, "", "item too large: %zu bytes, at most %zu", len,
                    lim->max_item_bytes);
   msgpack_unpacked up;
-  if (nf__mp_unpack_one(&up, buf, len, lim->max_meta_depth + 2, err) < 0)
-    return -1;
+  /* the structure check only bounds work; meta's own depth limit is
+   * checked (and reported against "meta") after unpacking */
+  if (nf__mp_unpack_one(&up, buf, len, 64, err) < 0) return -1;
   int rc = nf__item_from_object(it, &up.data, lim, origin, err);
   msgpack_unpacked_destroy(&up);
   return rc;

@@ -47,11 +47,10 @@ const nf_field *nf__field_find(const char *key, size_t len, nf_origin origin,
       return f;
     }
   }
-  char shown[48];
-  size_t n = len < 40 ? len : 40;
-  memcpy(shown, key, n);
-  shown[n] = 0;
-  if (!nf__utf8_valid(shown, n)) strcpy(shown, "?");
+  char shown[49];
+  nf__copy_utf8(shown, sizeof shown, key, len);
+  size_t n = strlen(shown);
+  if (!nf__utf8_valid(shown, n) || memchr(key, 0, len)) strcpy(shown, "?");
   nf_fail(err, shown, "unknown field '%s%s' (extra data goes under \"meta\")",
           shown, len > n ? "..." : "");
   return NULL;
@@ -215,9 +214,7 @@ int nf__set_meta(nf_item *it, const uint8_t *mp, size_t len) {
 int nf_item_validate(const nf_item *it, const nf_limits *lim, nf_error *err) {
   (void)lim;
   if (!it->title) return nf_fail(err, "title", "missing required field");
-  const char *t = it->title;
-  while (*t == ' ' || *t == '\t') t++;
-  if (!*t) return nf_fail(err, "title", "must not be empty");
+  if (nf__blank(it->title)) return nf_fail(err, "title", "must not be empty");
   if (it->lang) {
     for (const char *p = it->lang; *p; p++)
       if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||

@@ -43,6 +43,13 @@ int nf__set_int(nf_item *it, const nf_field *f, int64_t v, nf_error *err);
 int nf__set_meta(nf_item *it, const uint8_t *mp, size_t len);
 
 bool nf__utf8_valid(const char *s, size_t len);
+/* Cuts S (LEN bytes) back to a whole UTF-8 character, NUL-terminates it,
+ * returns the new length. */
+size_t nf__utf8_trim(char *s, size_t len);
+/* Copies at most SIZE-1 bytes of SRC, never splitting a character. */
+void nf__copy_utf8(char *dst, size_t size, const char *src, size_t len);
+/* Is S (NUL-terminated) only white space, Unicode spaces included? */
+bool nf__blank(const char *s);
 
 /* msgpack structure check: walks one object, checking that every declared
  * length fits in the bytes that remain and that nesting stays within

@@ -116,7 +116,7 @@ static void fill_random(uint8_t *p, size_t n) {
 void nf_id_generate(nf_idgen *st, int64_t now_ms, char out[27]) {
   static const char b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
   uint64_t ms = now_ms < 0 ? 0 : (uint64_t)now_ms;
-  if (ms <= st->last_ms && st->last_ms) {
+  if (st->started && ms <= st->last_ms) {
     ms = st->last_ms; /* clock went back or same ms: keep increasing */
     int i = 9;
     while (i >= 0 && ++st->rnd[i] == 0) i--;
@@ -125,6 +125,7 @@ void nf_id_generate(nf_idgen *st, int64_t now_ms, char out[27]) {
     fill_random(st->rnd, sizeof st->rnd);
     st->rnd[0] &= 0x7F; /* leave headroom so increments rarely overflow */
     st->last_ms = ms;
+    st->started = true;
   }
   /* 128 bits: 48 of time + 80 of rnd, as 26 base32 digits (130 bits). */
   uint8_t v[16];

@@ -16,13 +16,34 @@
 #include "core/internal.h"
 #include "nf_config.h"
 
+size_t nf__utf8_trim(char *s, size_t len) {
+  /* Drop a trailing sequence cut short: find the last lead byte and keep
+   * it only if all its continuation bytes are there. */
+  size_t i = len, cont = 0;
+  while (i > 0 && ((unsigned char)s[i - 1] & 0xC0) == 0x80 && cont < 3) i--, cont++;
+  if (i == 0) return len;
+  unsigned char lead = (unsigned char)s[i - 1];
+  size_t need = lead >= 0xF0 ? 3 : lead >= 0xE0 ? 2 : lead >= 0xC0 ? 1 : 0;
+  if (lead >= 0x80 && need != cont) len = i - 1;
+  s[len] = 0;
+  return len;
+}
+
+void nf__copy_utf8(char *dst, size_t size, const char *src, size_t len) {
+  if (len >= size) len = size - 1;
+  memcpy(dst, src, len);
+  dst[len] = 0;
+  nf__utf8_trim(dst, len);
+}
+
 int nf_fail(nf_error *err, const char *field, const char *fmt, ...) {
   if (!err) return -1;
-  snprintf(err->field, sizeof err->field, "%s", field ? field : "");
+  nf__copy_utf8(err->field, sizeof err->field, field ? field : "", field ? strlen(field) : 0);
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+  int n = vsnprintf(err->msg, sizeof err->msg, fmt, ap);
   va_end(ap);
+  if (n >= (int)sizeof err->msg) nf__utf8_trim(err->msg, sizeof err->msg - 1);
   return -1;
 }
 
@@ -60,6 +81,20 @@ int64_t nf_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool nf__blank(const char *s) {
+  /* ASCII white space, NBSP U+00A0, U+2000..U+200B, U+3000, BOM U+FEFF */
+  const unsigned char *p = (const unsigned char *)s;
+  while (*p) {
+    if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') p++;
+    else if (p[0] == 0xC2 && p[1] == 0xA0) p += 2;
+    else if (p[0] == 0xE2 && p[1] == 0x80 && p[2] >= 0x80 && p[2] <= 0x8B) p += 3;
+    else if (p[0] == 0xE3 && p[1] == 0x80 && p[2] == 0x80) p += 3;
+    else if (p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF) p += 3;
+    else return false;
+  }
+  return true;
 }
 
 bool nf__utf8_valid(const char *str, size_t len) {

@@ -71,6 +71,21 @@ static int add_doc(nf_ydocs *out, nf_ynode *n) {
   return 0;
 }
 
+/* Map keys must be scalars and unique: a repeated key would silently
+ * override the first, which is a setting the author believes in but
+ * does not have. */
+static int check_keys(const nf_ynode *map, char *err, size_t errsz) {
+  for (size_t i = 0; i + 1 < map->n; i += 2) {
+    const nf_ynode *k = map->kids[i];
+    if (k->type != NF_Y_SCALAR) return nf_yerr(k, err, errsz, "keys must be plain names");
+    for (size_t j = 0; j < i; j += 2)
+      if (!strcmp(map->kids[j]->str, k->str))
+        return nf_yerr(k, err, errsz, "duplicate key '%s' (first at line %d)", k->str,
+                       map->kids[j]->line);
+  }
+  return 0;
+}
+
 static int perr(yaml_parser_t *p, const char *file, char *err, size_t errsz) {
   const yaml_mark_t *m = p->problem ? &p->problem_mark : &p->context_mark;
   snprintf(err, errsz, "%s:%d:%d: %s%s%s", file, (int)m->line + 1,
@@ -114,6 +129,11 @@ static int build(yaml_parser_t *p, const char *file, nf_ydocs *out, char *err,
     case YAML_SEQUENCE_END_EVENT:
     case YAML_MAPPING_END_EVENT:
       n = stack[--depth];
+      if (n->type == NF_Y_MAP && check_keys(n, err, errsz) < 0) {
+        node_free(n);
+        yaml_event_delete(&ev);
+        return -1;
+      }
       rc = depth > 0 ? add_kid(stack[depth - 1], n) : add_doc(out, n);
       if (rc) node_free(n);
       yaml_event_delete(&ev);

@@ -134,7 +134,7 @@ int main(int argc, char **argv) {
 
   double best = 1e9;
   size_t matches = 0;
-  for (int run = 0; run < 5; run++) {
+  for (int run = 0; run < 10; run++) {
     size_t c = 0;
     t0 = now();
     nf_matcher_scan(m, text, TEXT_BYTES, count, &c);

@@ -219,12 +219,11 @@ static void test_error_answer_unicode_and_newline_message(void **state) {
 
 static void test_error_answer_truncated_long_message_stays_utf8(void **state) {
   (void)state;
-  /* BUG: src/core/answer.c:37 (nf_answer_set_error) truncates the message
+  /* Regression test for a fixed bug: src/core/answer.c:37 (nf_answer_set_error) truncates the message
    * to 255 bytes in the middle of a UTF-8 character; json_string() then
-   * refuses it and nf_answer_to_json (answer.c:63) silently drops the
+   * refuses it and nf_answer_to_json (answer.c:61) silently drops the
    * "error" key, so the producer gets {"ok":false,...} with no reason.
    * (The msgpack encoder sends the invalid UTF-8 as it is.) */
-  skip();
   /* 1 + 3k bytes: the 255-byte cut lands inside a character */
   char msg[400];
   msg[0] = 'x';
@@ -368,7 +367,7 @@ static void json_garbage(const char *s, size_t n) {
   nf_answer a;
   memset(&a, 0, sizeof a);
   nf_error e = {{0}};
-  char *copy = malloc(n + 1); /* NUL-terminated: see the BUG test below */
+  char *copy = malloc(n + 1); /* NUL-terminated: see the regression test below */
   assert_non_null(copy);
   memcpy(copy, s, n);
   copy[n] = 0;
@@ -392,11 +391,10 @@ static void test_json_garbage_fails_cleanly(void **state) {
 
 static void test_json_garbage_unterminated_buffer(void **state) {
   (void)state;
-  /* BUG: src/core/answer.c:87 (nf_answer_from_json) formats the failing
+  /* Regression test for a fixed bug: src/core/answer.c:87 (nf_answer_from_json) formats the failing
    * input with "%.60s", which reads BUF as a C string: for input that is
    * not NUL-terminated and shorter than 60 bytes (a socket read) it reads
    * past the end of the buffer (valgrind: invalid read). */
-  skip();
   char *p = heap_copy("garbage", 7);
   nf_answer a;
   memset(&a, 0, sizeof a);

@@ -413,11 +413,10 @@ static void test_reject_empty_or_blank_title(void **state) {
 
 static void test_reject_ideographic_space_title(void **state) {
   (void)state;
-  /* BUG: src/core/fields.c:227 (nf_item_validate) strips only ' ' and '\t'
+  /* Regression test for a fixed bug: src/core/fields.c:219 (nf_item_validate) strips only ' ' and '\t'
    * when checking for an empty title, so a title made of U+3000
    * IDEOGRAPHIC SPACE (the usual blank in Chinese text, which the tagger's
    * folder itself treats as a space) or U+00A0 is accepted as non-empty. */
-  skip();
   both_reject("{\"title\":\"\u3000\u3000\"}", "title");
   both_reject("{\"title\":\"\\u00a0\"}", "title");
 }
@@ -514,6 +513,23 @@ static void test_reject_unknown_field_echoes_name(void **state) {
   both_reject("{\"title\":\"x\",\"titel\":\"y\"}", "titel");
   both_reject("{\"titel\":\"y\"}", "titel");
   both_reject("{\"title\":\"x\",\"标签\":\"y\"}", "标签");
+}
+
+static void test_unknown_long_cjk_field_echoed(void **state) {
+  (void)state;
+  /* 16 CJK characters = 48 bytes, over the 40 bytes echoed */
+  const char *json = "{\"title\":\"x\",\"未知字段未知字段未知字段未知字段\":1}";
+  nf_item it;
+  nf_item_init(&it);
+  nf_error e = {{0}};
+  assert_int_equal(dec_json(&it, json, &e), -1);
+  nf_item_clear(&it);
+  /* Regression test for a fixed bug: src/core/fields.c:51-54 (nf__field_find) cuts the key at 40 bytes,
+   * which splits a UTF-8 character, then finds the cut invalid and echoes
+   * "?" instead of the field name; it should cut at a character boundary
+   * ("未知字段未知字段未知字段未" ...). */
+  assert_true(strlen(e.field) >= 36);
+  assert_memory_equal(e.field, "未知字段未知字段未知字段", 36);
 }
 
 static void test_reject_daemon_only_fields(void **state) {
@@ -713,12 +729,11 @@ static void test_meta_depth_limit(void **state) {
 
 static void test_meta_far_too_deep_names_meta_msgpack(void **state) {
   (void)state;
-  /* BUG: src/core/codec_msgpack.c:326 (nf_item_from_msgpack) runs the
+  /* Regression test for a fixed bug: src/core/codec_msgpack.c:322 (nf_item_from_msgpack) runs the
    * structure check with max_depth = max_meta_depth + 2, so a valid
    * msgpack item whose meta is nested 12 deep is refused as "invalid
    * msgpack" with field "" instead of "meta: nested deeper than 8" with
    * field "meta" (JSON names meta for the same item). */
-  skip();
   char *deep = nested_meta_json(12);
   msgpack_sbuffer sb;
   json_to_mp(deep, &sb);
@@ -900,11 +915,10 @@ static void test_reject_malformed_msgpack(void **state) {
 
 static void test_msgpack_duplicate_keys_rejected_like_json(void **state) {
   (void)state;
-  /* BUG: src/core/codec_msgpack.c:300 (nf__item_from_object) accepts a
+  /* Regression test for a fixed bug: src/core/codec_msgpack.c:296 (nf__item_from_object) accepts a
    * map with the same key twice (the last value wins), while the JSON
    * decoder refuses duplicate keys (JSON_REJECT_DUPLICATES): the same item
    * is valid in one framing and invalid in the other. */
-  skip();
   mpb b;
   mpb_title_map(&b, "first", 5, 1);
   mpb_cstr(&b, "title");
@@ -941,11 +955,10 @@ static void test_json_fractional_reals_rejected(void **state) {
 
 static void test_msgpack_whole_float_published_like_json(void **state) {
   (void)state;
-  /* BUG: src/core/codec_msgpack.c:230 (int_of) accepts only msgpack ints,
+  /* Regression test for a fixed bug: src/core/codec_msgpack.c:202 (int_of) accepts only msgpack ints,
    * while the JSON decoder accepts whole-number reals ("1.7e12 from a
    * JavaScript producer"); JavaScript msgpack encoders write such numbers
    * as float64, so the same producer's item fails in msgpack framing. */
-  skip();
   mpb b;
   mpb_title_map(&b, "x", 1, 1);
   mpb_cstr(&b, "published");
@@ -1170,10 +1183,9 @@ static void test_id_generators_differ(void **state) {
 
 static void test_id_at_time_zero_increasing(void **state) {
   (void)state;
-  /* BUG: src/core/item.c:118 (nf_id_generate) treats last_ms == 0 as "no
+  /* Regression test for a fixed bug: src/core/item.c:119 (nf_id_generate) treats last_ms == 0 as "no
    * id yet", so a clock reading 0 (or negative, which is clamped to 0)
    * re-randomises on every call and ids stop increasing.  Low impact. */
-  skip();
   nf_idgen g;
   memset(&g, 0, sizeof g);
   char prev[27], cur[27];
@@ -1404,6 +1416,7 @@ int main(void) {
       cmocka_unit_test(test_reject_unknown_kind),
       cmocka_unit_test(test_priority_range),
       cmocka_unit_test(test_reject_unknown_field_echoes_name),
+      cmocka_unit_test(test_unknown_long_cjk_field_echoed),
       cmocka_unit_test(test_reject_daemon_only_fields),
       cmocka_unit_test(test_reject_bad_ids),
       cmocka_unit_test(test_reject_bad_lang),

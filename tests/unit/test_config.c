@@ -257,6 +257,12 @@ static void test_error_map_where_section_expected(void **state) {
   expect_error("ingest:\n  listen:\n    - {a: 1}\n", 3, 7, "ingest.listen");
 }
 
+static void test_error_non_scalar_key(void **state) {
+  (void)state;
+  expect_error("? [a]\n: 1\n", 1, 3, "keys must be plain names");
+  expect_error("log:\n  ? {level: info}\n  : x\n", 2, 5, "keys must be plain names");
+}
+
 static void test_error_string_for_integer(void **state) {
   (void)state;
   expect_error("ingest:\n  max_connections: lots\n", 2, 20, "ingest.max_connections");
@@ -317,14 +323,10 @@ static void test_error_two_documents(void **state) {
 
 static void test_error_duplicate_key(void **state) {
   (void)state;
-  /* BUG: src/daemon/config.c:159 (apply) accepts a key twice in one map
-   * ("log:" twice, or "batch:" twice): the last wins and the first is
-   * silently ignored -- exactly the "setting the operator believes in but
-   * does not have" that config.c's header promises to refuse.  YAML
-   * requires unique keys; libyaml does not check, so the loader must. */
-  skip();
-  expect_error("log:\n  level: info\nlog:\n  level: debug\n", 3, 1, "log");
-  expect_error("publish:\n  batch: true\n  batch: false\n", 3, 3, "publish.batch");
+  /* Was a bug: the last of two equal keys silently won.  YAML requires
+   * unique keys; libyaml does not check, so the tree builder does. */
+  expect_error("log:\n  level: info\nlog:\n  level: debug\n", 3, 1, "duplicate key 'log'");
+  expect_error("publish:\n  batch: true\n  batch: false\n", 3, 3, "duplicate key 'batch'");
 }
 
 /* ---- paths --------------------------------------------------------------- */
@@ -448,6 +450,7 @@ int main(void) {
       cmocka_unit_test(test_error_unknown_nested_key_names_dotted_path),
       cmocka_unit_test(test_error_list_where_scalar_expected),
       cmocka_unit_test(test_error_map_where_section_expected),
+      cmocka_unit_test(test_error_non_scalar_key),
       cmocka_unit_test(test_error_string_for_integer),
       cmocka_unit_test(test_error_integer_out_of_range),
       cmocka_unit_test(test_error_bad_bool),

@@ -591,7 +591,7 @@ static void test_error_cycle(void **state) {
 static void test_error_duplicate_topic(void **state) {
   (void)state;
   expect_compile_error("topics:\n  t: {all: true}\n  u: {}\n  t: {}\n", 4, 3,
-                       "defined twice");
+                       "duplicate key 't'");
 }
 
 static void test_error_invalid_topic_name(void **state) {
@@ -641,6 +641,17 @@ static void test_error_other_structure(void **state) {
   expect_compile_error("topics:\n  t: {}\n---\ntopics:\n  u: {}\n", 1, 1, "one YAML document");
   expect_compile_error("topics:\n  t:\n    terms: &x [a]\n  u:\n    terms: *x\n", 3, 12,
                        "anchors");
+}
+
+static void test_error_non_scalar_keys(void **state) {
+  (void)state;
+  /* Was a bug: a non-scalar key crashed the compiler.  The YAML tree now
+   * refuses such keys for every consumer, at the key's position. */
+  expect_compile_error("topics:\n  ? [x]\n  : {}\n", 2, 5, "keys must be plain names");
+  expect_compile_error("weights:\n  ? [k]\n  : 1\ntopics:\n  t: {}\n", 2, 5, "keys must be plain");
+  expect_compile_error("? [a]\n: 1\ntopics:\n  t: {}\n", 1, 3, "key");
+  expect_compile_error("topics:\n  t:\n    terms:\n      - {[x]: 1, match: [a]}\n", 4, 10,
+                       "key");
 }
 
 /* ---- the shipped rules --------------------------------------------------- */
@@ -769,6 +780,7 @@ int main(void) {
       cmocka_unit_test(test_error_version_2),
       cmocka_unit_test(test_error_no_topics),
       cmocka_unit_test(test_error_other_structure),
+      cmocka_unit_test(test_error_non_scalar_keys),
       cmocka_unit_test(test_builtin_hk_flash),
       cmocka_unit_test(test_builtin_nba_recap),
       cmocka_unit_test(test_builtin_typhoon_warning),
