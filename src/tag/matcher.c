@@ -6,9 +6,9 @@
  * Terms are collected by nf_matcher_add and compiled once into an
  * Aho-Corasick automaton.  Scanning costs one automaton step per text byte
  * whatever the number of terms, plus the work of reporting matches.  The
- * design is driven by the memory hierarchy: a step is one dependent load,
- * so what matters is that the states the scan visits all the time stay in
- * cache, and that several loads are in flight at once.
+ * design follows the memory hierarchy: a step is a dependent load, so the
+ * states the scan visits all the time must stay in cache, several loads
+ * must be in flight at once, and the inner loop must rarely be left.
  *
  * States are first numbered breadth-first (root = 0): shallow states, the
  * ones the scan visits nearly all the time, come first.  Two tiers:
@@ -16,15 +16,14 @@
  *   - Dense states, ids [0, K): a full DFA row each, failure transitions
  *     resolved at compile time, one 16-bit entry per byte class:
  *         entry = dense[id * classes + cls[byte]]
- *     An entry holds the next state's id (14 bits) plus two flags, D_OUT
- *     (the state reports terms) and D_ESC (the next state is sparse; the
- *     14 bits index esc[], which holds its full 32-bit value).  16-bit
- *     entries halve the cache footprint of the hot rows; the price is
- *     K <= 16384 and at most 16384 sparse children of dense states, which
- *     covers the hot upper levels of term sets far beyond 10,000 terms.
- *     K is also bounded by a byte budget (nf_matcher_set_dense_limit).
- *     Big tables are backed by transparent huge pages where available:
- *     the scan jumps around the table and TLB misses are as costly as
+ *     The low 14 bits are the next dense state, or with D_ESC set, the
+ *     dense state that owns the (sparse) next state as a child; D_ATTN
+ *     says the step must report something (see below).  16-bit entries
+ *     halve the cache footprint of the hot rows, at the price of
+ *     K <= 16384: enough for the hot upper levels of term sets well past
+ *     10,000 terms.  K is also bounded by a byte budget
+ *     (nf_matcher_set_dense_limit).  Big tables ask for transparent huge
+ *     pages: the scan jumps around them, and TLB misses cost as much as
  *     cache misses on virtual machines.
  *   - Sparse states, ids [K, N): goto/failure form, one 12-byte record
  *     each, renumbered depth-first.  A state's first child is the next
@@ -32,24 +31,34 @@
  *     starts, so the tail of a long term is a run of consecutive records.
  *     A missing edge follows failure links until a dense state answers.
  *
- * Byte classes: only bytes that occur in some term get a column; all other
- * bytes share class 0, which always leads back to the root.  Columns follow
- * byte order, so the likely next columns of a state share cache lines (the
- * UTF-8 lead bytes of CJK text, for instance, are adjacent).
+ * Byte classes: only bytes that occur in some term get a column of their
+ * own; the others share class 0 (not alphanumeric) or 1 (alphanumeric),
+ * which lead back to the root.  Columns follow byte order, so the likely
+ * next columns of a state share cache lines (the UTF-8 lead bytes of CJK
+ * text, for instance, are adjacent).
  *
- * A scan's current state ("lane value", uint32) is either a dense entry
- * without D_ESC, or SPARSE_BIT | id with OUT_BIT for "reports terms".
+ * Reporting without leaving the loop: all terms ending in a state end with
+ * the same byte, the label of the edge into it.  If that byte is not
+ * alphanumeric (NOW state) the state reports when entered.  If it is
+ * (LATER state), every term there needs a non-alphanumeric byte after it,
+ * so the report waits for the next byte: the transitions out of a LATER
+ * state on non-alphanumeric classes carry D_ATTN, and a scan that stays
+ * inside a word never stops.  At the end of the text (or of a lane) a
+ * LATER state checks the following byte itself.  Start boundaries are
+ * checked per term when reporting (start = end - len).
  *
- * Lanes: one chain of dependent loads leaves the CPU idle while it waits.
- * Long texts are cut into windows of LANES slices that are scanned in
- * lockstep, so LANES independent loads overlap.  A slice other than the
- * first starts maxlen bytes early from the root: the automaton state
- * depends only on the last maxlen bytes (no state is deeper), so it is
- * exact by the time the slice proper begins.  Slices after the first
- * queue their matches (state, end) in a small buffer and report them once
- * the slices before them are done, which keeps reports in end order; a
- * full buffer just stops the lockstep and the rest of the window runs one
- * slice at a time.
+ * A scan's current state ("lane value", uint32) is a dense id, or
+ * SPARSE_BIT | id.
+ *
+ * Lanes: one chain of dependent loads leaves the CPU waiting.  Long texts
+ * are cut into windows of LANES slices scanned in lockstep, so LANES
+ * independent loads overlap.  A slice other than the first starts maxlen
+ * bytes early at the root: the state depends only on the last maxlen bytes
+ * (no state is deeper), so it is exact once the slice proper begins.
+ * Slices after the first queue their matches (state, end) in a small
+ * buffer and report them after the slices before them, which keeps
+ * reports in end order; a full buffer just ends the lockstep early and the
+ * rest of the window runs one slice at a time.
  *
  * Outputs: each term's (value, length, boundary flags) sits in one flat
  * array, grouped by final state: state s owns [out_start[s],
@@ -58,20 +67,13 @@
  * (0 = none; the root owns none since terms are non-empty).  Memory stays
  * linear; a match walks the chain.
  *
- * Word boundaries are checked when a match is reported: start = end - len,
- * and an end of the term that is an ASCII letter/digit needs the text byte
- * outside it not to be one.  All terms ending in one state end with the
- * same byte (the one just read), so "inside a word" is rejected before
- * looking at any output.
- *
  * Compilation never recurses: terms are sorted, the trie is built from the
  * sorted list with one path stack, renumbered with an explicit queue (BFS)
  * and stack (DFS), and rows and failure links are filled in BFS order (a
  * failure target is shallower, so its row is complete by then).
  *
  * Invariants
- *   - N < 2^30 (add() bounds the total term bytes); K <= 16384 and the
- *     sparse children of dense states number at most 16384.
+ *   - N < 2^30 (add() bounds the total term bytes); K <= 16384.
  *   - The root is dense and never reports.
  *   - Children of a sparse state are sparse; parents of dense states dense.
  *   - scan() reads only TEXT[0, LEN) and never writes to the matcher, so
@@ -92,15 +94,22 @@
 #define TERM_MAX 255
 
 /* Dense entries (16 bits). */
-#define D_OUT 0x8000u
+#define D_ATTN 0x8000u
 #define D_ESC 0x4000u
 #define D_IDX 0x3FFFu
 #define DENSE_MAX 16384u
 
 /* Sparse lane values (32 bits). */
-#define OUT_BIT 0x80000000u
 #define SPARSE_BIT 0x40000000u
 #define ID_MASK 0x3FFFFFFFu
+
+/* Per-state reporting flags. */
+#define OF_NOW 1u   /* reports when entered */
+#define OF_LATER 2u /* reports if the next byte is not alphanumeric */
+
+/* Byte classes of bytes no term contains. */
+#define CLS_OTHER 0u
+#define CLS_OTHER_ALNUM 1u
 
 #define DENSE_DEFAULT ((size_t)8 << 20)
 #define HUGE_PAGE ((size_t)2 << 20)
@@ -109,7 +118,7 @@
 #define LANES 8
 #define FOR_LANES(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
 #ifndef SLICE_MIN
-#define SLICE_MIN 512
+#define SLICE_MIN 4096
 #endif
 #define LANE_BUF 128
 
@@ -127,7 +136,7 @@ typedef struct srec {
   uint32_t fail; /* lane value of the failure target */
   uint32_t end;  /* id just past this state's subtree */
   uint8_t label; /* byte on the edge into this state */
-  uint8_t out;   /* the state reports terms */
+  uint8_t of;    /* OF_NOW / OF_LATER */
 } srec;
 
 /* A term as reported. */
@@ -150,12 +159,16 @@ struct nf_matcher {
   uint8_t cls[256];
   uint32_t nclass;  /* row width */
   uint32_t ndense;  /* K */
-  uint32_t nesc;    /* sparse children of dense states */
   uint32_t nstates; /* N */
   uint32_t maxlen;  /* longest term: how far back a state depends */
   uint16_t *dense;  /* K rows of nclass entries */
-  uint32_t *esc;    /* lane values of states K .. K+nesc-1 */
-  srec *sp;         /* [id - K] */
+  uint8_t *dflags;  /* [K]: OF_* of dense states */
+  /* Sparse children of dense states, in BFS order: those of dense state s
+   * are [fr_start[s], fr_start[s+1]), with their labels and lane values. */
+  uint32_t *fr_start;
+  uint8_t *fr_label;
+  uint32_t *fr_val;
+  srec *sp;            /* [id - K] */
   uint32_t *out_start; /* N + 1 */
   uint32_t *out_link;  /* N */
   output *outs;        /* nterms */
@@ -167,17 +180,11 @@ static int is_alnum(uint8_t c) {
          (c >= 'A' && c <= 'Z');
 }
 
-/* All terms ending in one state end with the byte just read, T[END-1].
- * When it and T[END] are both alphanumeric no term can end here. */
-static int end_blocked(const uint8_t *t, size_t len, size_t end) {
-  return end < len && is_alnum(t[end]) && is_alnum(t[end - 1]);
-}
-
 /* Allocates a table the scan will jump around in.  From 1 MiB up, align
  * it to huge pages and ask for them; *HELD gets the bytes reserved. */
 static void *table_alloc(size_t size, size_t *held) {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-  if (size >= HUGE_PAGE / 2 && !getenv("NOHUGE")) {
+  if (size >= HUGE_PAGE / 2) {
     size_t r = (size + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
     void *p = aligned_alloc(HUGE_PAGE, r);
     if (p) {
@@ -262,7 +269,8 @@ typedef struct build {
   uint32_t *first; /* n + 1: first child of each state */
   uint8_t *label;  /* label of the edge into each state */
   uint32_t *fail;  /* failure state */
-  uint32_t *val;   /* lane value (sparse ids still breadth-first) */
+  uint8_t *of;     /* OF_* flags */
+  uint8_t class_alnum[256];
 } build;
 
 typedef struct sort_key {
@@ -372,30 +380,39 @@ static int number_bfs(build *b, size_t nterms) {
   return 0;
 }
 /* ---------------------------------------------------------------------- */
-/* Compile, step 2: classes, outputs, tiers                               */
+/* Compile, step 2: classes, outputs, dense rows                          */
 /* ---------------------------------------------------------------------- */
 
-/* One class per byte that labels some edge, in byte order; class 0 is
- * "no term contains this byte". */
-static void make_classes(nf_matcher *m, const build *b) {
+/* One class per byte that labels some edge, in byte order, then one for
+ * the other non-alphanumeric bytes and one for the other alphanumeric
+ * bytes (each only if there is such a byte): at most 256 classes. */
+static void make_classes(nf_matcher *m, build *b) {
   uint8_t used[256] = {0};
+  int other = 0, other_alnum = 0;
   for (uint32_t s = 1; s < b->n; s++) used[b->label[s]] = 1;
   uint32_t k = 0;
-  for (int c = 0; c < 256; c++) m->cls[c] = used[c] ? (uint8_t)++k : 0;
-  m->nclass = k + 1;
+  for (int c = 0; c < 256; c++) {
+    if (used[c]) b->class_alnum[k] = (uint8_t)is_alnum((uint8_t)c);
+    if (used[c]) m->cls[c] = (uint8_t)k++;
+    else if (is_alnum((uint8_t)c)) other_alnum = 1;
+    else other = 1;
+  }
+  uint32_t k_other = k, k_alnum = k + (uint32_t)other;
+  for (int c = 0; c < 256; c++)
+    if (!used[c]) m->cls[c] = (uint8_t)(is_alnum((uint8_t)c) ? k_alnum : k_other);
+  if (other) b->class_alnum[k_other] = 0;
+  if (other_alnum) b->class_alnum[k_alnum] = 1;
+  m->nclass = k + (uint32_t)other + (uint32_t)other_alnum;
 }
 
-/* How many states get a dense row: within the byte budget, addressable
- * with 14 bits, with at least the root, and with few enough sparse
- * children of dense states (ids K .. first[K]-1) to index esc[]. */
+/* Dense rows for the first K states: within the byte budget, addressable
+ * with 14 bits, at least the root. */
 static void choose_dense(nf_matcher *m, const build *b) {
   size_t k = m->dense_limit / ((size_t)m->nclass * sizeof(uint16_t));
   if (k > DENSE_MAX) k = DENSE_MAX;
   if (k > b->n) k = b->n;
   if (k < 1) k = 1;
-  while (k > 1 && b->first[k] - k > DENSE_MAX) k--;
   m->ndense = (uint32_t)k;
-  m->nesc = b->first[k] - (uint32_t)k;
 }
 
 /* Groups the outputs by final state, in add order within a state (so the
@@ -427,22 +444,30 @@ static int owns_outputs(const nf_matcher *m, uint32_t s) {
   return m->out_start[s + 1] != m->out_start[s];
 }
 
+/* Child of S labelled C in BFS ids, or 0. */
+static uint32_t child_of(const build *b, uint32_t s, uint8_t c) {
+  for (uint32_t k = b->first[s]; k < b->first[s + 1]; k++)
+    if (b->label[k] == c) return k;
+  return 0;
+}
+
 /* Goto-with-failure from state F on byte C, during compile, in BFS ids.
- * The rows of all states before the current one are complete, so the
- * walk ends at the first dense state on the failure chain. */
+ * Rows of all states before the current one are complete, so the walk
+ * ends at the first dense state on the failure chain. */
 static uint32_t delta_id(const nf_matcher *m, const build *b, uint32_t f,
                          uint8_t c) {
   while (f >= m->ndense) {
-    for (uint32_t k = b->first[f]; k < b->first[f + 1]; k++)
-      if (b->label[k] == c) return k;
+    uint32_t k = child_of(b, f, c);
+    if (k) return k;
     f = b->fail[f];
   }
   uint16_t e = m->dense[(size_t)f * m->nclass + m->cls[c]];
-  return (e & D_ESC) ? m->ndense + (e & D_IDX) : (e & D_IDX);
+  return (e & D_ESC) ? child_of(b, e & D_IDX, c) : (e & D_IDX);
 }
 
 /* Fills the row of dense state S: its failure state's row (complete, as
- * failure states are shallower) overlaid with S's own edges. */
+ * failure states are shallower) overlaid with S's own edges.  Entries into
+ * NOW states carry D_ATTN; this travels with the copies, as it should. */
 static void fill_row(nf_matcher *m, const build *b, uint32_t s) {
   size_t w = m->nclass;
   uint16_t *row = m->dense + (size_t)s * w;
@@ -450,35 +475,48 @@ static void fill_row(nf_matcher *m, const build *b, uint32_t s) {
     memset(row, 0, w * sizeof(uint16_t));
   else
     memcpy(row, m->dense + (size_t)b->fail[s] * w, w * sizeof(uint16_t));
-  for (uint32_t k = b->first[s]; k < b->first[s + 1]; k++)
-    row[m->cls[b->label[k]]] =
-        (uint16_t)(k < m->ndense ? b->val[k] : (D_ESC | (k - m->ndense)));
+  for (uint32_t k = b->first[s]; k < b->first[s + 1]; k++) {
+    uint32_t e = k < m->ndense ? (k | ((b->of[k] & OF_NOW) ? D_ATTN : 0))
+                               : (D_ESC | s);
+    row[m->cls[b->label[k]]] = (uint16_t)e;
+  }
 }
 
-/* Failure links, output links, lane values and dense rows in one BFS
+/* Once all rows exist: the exits of LATER states on non-alphanumeric
+ * classes must stop the scan to report. */
+static void mark_later_exits(nf_matcher *m, const build *b) {
+  size_t w = m->nclass;
+  for (uint32_t s = 0; s < m->ndense; s++) {
+    if (!(b->of[s] & OF_LATER)) continue;
+    uint16_t *row = m->dense + (size_t)s * w;
+    for (size_t x = 0; x < w; x++)
+      if (!b->class_alnum[x]) row[x] |= D_ATTN;
+  }
+}
+
+/* Failure links, output links, report flags and dense rows in one BFS
  * pass: a state's children are finished before its row is filled. */
 static int make_automaton(nf_matcher *m, build *b) {
   uint32_t n = b->n, K = m->ndense;
-  size_t cells = (size_t)K * m->nclass;
   size_t held;
-  m->dense = table_alloc(cells * sizeof(uint16_t), &held);
+  m->dense = table_alloc((size_t)K * m->nclass * sizeof(uint16_t), &held);
   m->bytes += held;
   m->out_link = malloc((size_t)n * sizeof(uint32_t));
   b->fail = malloc((size_t)n * sizeof(uint32_t));
-  b->val = malloc((size_t)n * sizeof(uint32_t));
-  if (!m->dense || !m->out_link || !b->fail || !b->val) return -1;
-  b->fail[0] = m->out_link[0] = b->val[0] = 0;
+  b->of = malloc(n);
+  if (!m->dense || !m->out_link || !b->fail || !b->of) return -1;
+  b->fail[0] = m->out_link[0] = b->of[0] = 0;
   for (uint32_t s = 0; s < n; s++) {
     for (uint32_t c = b->first[s]; c < b->first[s + 1]; c++) {
       uint32_t f = s == 0 ? 0 : delta_id(m, b, b->fail[s], b->label[c]);
       b->fail[c] = f;
       m->out_link[c] = owns_outputs(m, f) ? f : m->out_link[f];
       int out = owns_outputs(m, c) || m->out_link[c] != 0;
-      b->val[c] = c < K ? (c | (out ? D_OUT : 0))
-                        : (SPARSE_BIT | c | (out ? OUT_BIT : 0));
+      b->of[c] = !out ? 0 : is_alnum(b->label[c]) ? OF_LATER : OF_NOW;
     }
     if (s < K) fill_row(m, b, s);
   }
+  mark_later_exits(m, b);
   return 0;
 }
 
@@ -486,15 +524,10 @@ static int make_automaton(nf_matcher *m, build *b) {
 /* Compile, step 3: depth-first sparse records                            */
 /* ---------------------------------------------------------------------- */
 
-/* Lane value V with a sparse id renumbered through PERM. */
-static uint32_t remap(uint32_t v, const uint32_t *perm) {
-  if (!(v & SPARSE_BIT)) return v;
-  return (v & (OUT_BIT | SPARSE_BIT)) | perm[v & ID_MASK];
-}
-
 /* Depth-first order for the sparse states: PERM maps BFS ids to final ids
  * (dense ids stay), SIZE gets subtree sizes.  Every sparse subtree hangs
- * off a dense state; an explicit stack replaces recursion. */
+ * off a dense state (its root is one of ids K .. first[K]-1); an explicit
+ * stack replaces recursion. */
 static int order_sparse(const nf_matcher *m, const build *b, uint32_t *perm,
                         uint32_t *size) {
   uint32_t n = b->n, K = m->ndense, next = K;
@@ -505,7 +538,7 @@ static int order_sparse(const nf_matcher *m, const build *b, uint32_t *perm,
   uint32_t *stack = malloc(((size_t)n - K + 1) * sizeof(uint32_t));
   if (!stack) return -1;
   for (uint32_t q = 0; q < K; q++) perm[q] = q;
-  for (uint32_t r = K; r < K + m->nesc; r++) { /* subtree roots */
+  for (uint32_t r = K; r < b->first[K]; r++) {
     size_t top = 0;
     stack[top++] = r;
     while (top) {
@@ -546,29 +579,49 @@ static int renumber_outputs(nf_matcher *m, const uint32_t *perm, uint32_t n) {
   return 0;
 }
 
-/* Lays the sparse states out depth-first and fills esc[].  Dense rows
- * need no change: their D_ESC indices go through esc[]. */
-static int pack_sparse(nf_matcher *m, const build *b) {
-  uint32_t n = b->n, K = m->ndense, nsp = n - K;
+/* Lane value of BFS state Q. */
+static uint32_t lane_value(const nf_matcher *m, const uint32_t *perm,
+                           uint32_t q) {
+  return q < m->ndense ? q : (SPARSE_BIT | perm[q]);
+}
+
+/* The scan-time arrays of both tiers, in final ids. */
+static int pack_tiers(nf_matcher *m, const build *b, const uint32_t *perm,
+                      const uint32_t *size) {
+  uint32_t n = b->n, K = m->ndense, nfr = b->first[K] - K;
   size_t held;
-  uint32_t *perm = malloc((size_t)n * sizeof(uint32_t));
-  uint32_t *size = malloc((size_t)n * sizeof(uint32_t));
-  m->esc = malloc((m->nesc ? m->nesc : 1) * sizeof(uint32_t));
-  m->sp = table_alloc((size_t)nsp * sizeof(srec), &held);
-  m->bytes += held + m->nesc * sizeof(uint32_t);
-  int rc = (!perm || !size || !m->esc || !m->sp) ? -1
-                                                 : order_sparse(m, b, perm, size);
-  if (rc == 0) {
-    for (uint32_t i = 0; i < m->nesc; i++) m->esc[i] = remap(b->val[K + i], perm);
-    for (uint32_t q = K; q < n; q++) {
-      srec *r = &m->sp[perm[q] - K];
-      r->fail = remap(b->val[b->fail[q]], perm);
-      r->end = perm[q] + size[q];
-      r->label = b->label[q];
-      r->out = (b->val[q] & OUT_BIT) != 0;
-    }
-    rc = renumber_outputs(m, perm, n);
+  m->dflags = malloc(K);
+  m->fr_start = malloc(((size_t)K + 1) * sizeof(uint32_t));
+  m->fr_label = malloc(nfr ? nfr : 1);
+  m->fr_val = malloc((nfr ? nfr : 1) * sizeof(uint32_t));
+  m->sp = table_alloc((size_t)(n - K) * sizeof(srec), &held);
+  m->bytes += held + K + ((size_t)K + 1) * sizeof(uint32_t) +
+              (size_t)nfr * (1 + sizeof(uint32_t));
+  if (!m->dflags || !m->fr_start || !m->fr_label || !m->fr_val || !m->sp)
+    return -1;
+  for (uint32_t s = 0; s <= K; s++)
+    m->fr_start[s] = (s < K ? (b->first[s] > K ? b->first[s] : K) : b->first[K]) - K;
+  for (uint32_t s = 0; s < K; s++) m->dflags[s] = b->of[s];
+  for (uint32_t i = 0; i < nfr; i++) {
+    m->fr_label[i] = b->label[K + i];
+    m->fr_val[i] = lane_value(m, perm, K + i);
   }
+  for (uint32_t q = K; q < n; q++) {
+    srec *r = &m->sp[perm[q] - K];
+    r->fail = lane_value(m, perm, b->fail[q]);
+    r->end = perm[q] + size[q];
+    r->label = b->label[q];
+    r->of = b->of[q];
+  }
+  return 0;
+}
+
+static int pack_sparse(nf_matcher *m, const build *b) {
+  uint32_t *perm = malloc((size_t)b->n * sizeof(uint32_t));
+  uint32_t *size = malloc((size_t)b->n * sizeof(uint32_t));
+  int rc = (!perm || !size) ? -1 : order_sparse(m, b, perm, size);
+  if (rc == 0) rc = pack_tiers(m, b, perm, size);
+  if (rc == 0) rc = renumber_outputs(m, perm, b->n);
   free(perm);
   free(size);
   return rc;
@@ -587,18 +640,22 @@ static void free_build(build *b) {
   free(b->first);
   free(b->label);
   free(b->fail);
-  free(b->val);
+  free(b->of);
 }
 
 static void free_compiled(nf_matcher *m) {
   free(m->dense);
-  free(m->esc);
+  free(m->dflags);
+  free(m->fr_start);
+  free(m->fr_label);
+  free(m->fr_val);
   free(m->sp);
   free(m->out_start);
   free(m->out_link);
   free(m->outs);
   m->dense = NULL;
-  m->esc = m->out_start = m->out_link = NULL;
+  m->dflags = m->fr_label = NULL;
+  m->fr_start = m->fr_val = m->out_start = m->out_link = NULL;
   m->sp = NULL;
   m->outs = NULL;
   m->bytes = 0;
@@ -638,6 +695,7 @@ int nf_matcher_compile(nf_matcher *m) {
   build b;
   memset(&b, 0, sizeof(b));
   m->bytes = 0;
+  m->maxlen = 0;
   int rc = compile_trie(m, &b);
   if (rc == 0) {
     make_classes(m, &b);
@@ -676,22 +734,23 @@ void nf_matcher_free(nf_matcher *m) {
 /* Scanning: single steps and reporting                                   */
 /* ---------------------------------------------------------------------- */
 
-/* Lane value of a dense entry. */
-static uint32_t resolve(const nf_matcher *m, uint32_t e) {
-  return (e & D_ESC) ? m->esc[e & D_IDX] : e;
+static unsigned state_flags(const nf_matcher *m, uint32_t v) {
+  if (v & SPARSE_BIT) return m->sp[(v & ID_MASK) - m->ndense].of;
+  return m->dflags[v];
 }
 
-static int has_out(uint32_t v) {
-  return (v & SPARSE_BIT) ? (v & OUT_BIT) != 0 : (v & D_OUT) != 0;
+/* Lane value after dense entry E was read on byte C.  An escape names the
+ * dense state whose child on C is the (sparse) next state. */
+static uint32_t resolve(const nf_matcher *m, uint32_t e, uint8_t c) {
+  if (!(e & D_ESC)) return e & D_IDX;
+  uint32_t s = e & D_IDX;
+  for (uint32_t k = m->fr_start[s]; k < m->fr_start[s + 1]; k++)
+    if (m->fr_label[k] == c) return m->fr_val[k];
+  return 0; /* unreachable: the escape exists because that child does */
 }
 
-static uint32_t without_out(uint32_t v) {
-  return (v & SPARSE_BIT) ? (v & ~OUT_BIT) : (v & ~D_OUT);
-}
-
-/* Raw entry for dense lane value V on byte C. */
 static uint32_t dense_step(const nf_matcher *m, uint32_t v, uint8_t c) {
-  return m->dense[(size_t)(v & D_IDX) * m->nclass + m->cls[c]];
+  return resolve(m, m->dense[(size_t)v * m->nclass + m->cls[c]], c);
 }
 
 /* One step from sparse state Q on byte C.  Children are visited in label
@@ -704,26 +763,25 @@ static uint32_t sparse_step(const nf_matcher *m, uint32_t q, uint8_t c) {
     uint32_t end = sp[q - K].end;
     for (uint32_t k = q + 1; k < end; k = sp[k - K].end) {
       uint8_t l = sp[k - K].label;
-      if (l == c) return SPARSE_BIT | k | (sp[k - K].out ? OUT_BIT : 0);
+      if (l == c) return SPARSE_BIT | k;
       if (l > c) break;
     }
     uint32_t f = sp[q - K].fail;
-    if (!(f & SPARSE_BIT)) return resolve(m, dense_step(m, f, c));
+    if (!(f & SPARSE_BIT)) return dense_step(m, f, c);
     q = f & ID_MASK;
   }
 }
 
-/* One step of any lane value. */
 static uint32_t step(const nf_matcher *m, uint32_t v, uint8_t c) {
   if (v & SPARSE_BIT) return sparse_step(m, v & ID_MASK, c);
-  return resolve(m, dense_step(m, v, c));
+  return dense_step(m, v, c);
 }
 
 /* Reports every term ending at END in state V, longest first.  Returns
  * non-zero when the callback asked to stop. */
 static int report(const nf_matcher *m, uint32_t v, const uint8_t *t,
                   size_t len, size_t end, nf_match_cb cb, void *ctx) {
-  uint32_t s = (v & SPARSE_BIT) ? (v & ID_MASK) : (v & D_IDX);
+  uint32_t s = (v & SPARSE_BIT) ? (v & ID_MASK) : v;
   int end_ok = end >= len || !is_alnum(t[end]);
   do {
     for (uint32_t k = m->out_start[s]; k < m->out_start[s + 1]; k++) {
@@ -749,15 +807,45 @@ typedef struct pend {
   size_t end;
 } pend;
 
-/* A lane reads T[pos, end) and reports matches ending after FROM; the
- * bytes before FROM only rebuild the state (warm-up). */
+/* A lane reads T[pos, end) from state V and reports matches ending after
+ * FROM; the bytes before FROM only rebuild the state (warm-up).  A lane
+ * that must not report yet queues its matches in BUF. */
 typedef struct lane {
   size_t pos, end, from;
   uint32_t v, n;
+  int direct;
   pend buf[LANE_BUF];
 } lane;
 
-/* Runs lane L alone to its end, reporting directly. */
+/* Reports, or queues, the match of state V ending at END. */
+static int emit(const nf_matcher *m, const uint8_t *t, size_t len, lane *l,
+                uint32_t v, size_t end, nf_match_cb cb, void *ctx) {
+  if (end <= l->from) return 0;
+  if (l->direct) return report(m, v, t, len, end, cb, ctx);
+  l->buf[l->n].v = v;
+  l->buf[l->n].end = end;
+  l->n++;
+  return 0;
+}
+
+/* The careful step of lane L over T[I], from state *V: a LATER state
+ * reports before a non-alphanumeric byte, a NOW state when entered.  May
+ * queue two matches.  Returns non-zero when the callback asked to stop. */
+static int lane_step(const nf_matcher *m, const uint8_t *t, size_t len,
+                     lane *l, uint32_t *v, size_t i, nf_match_cb cb,
+                     void *ctx) {
+  uint32_t prev = *v, next = step(m, prev, t[i]);
+  *v = next;
+  if ((state_flags(m, prev) & OF_LATER) && !is_alnum(t[i]) &&
+      emit(m, t, len, l, prev, i, cb, ctx))
+    return 1;
+  if ((state_flags(m, next) & OF_NOW) && emit(m, t, len, l, next, i + 1, cb, ctx))
+    return 1;
+  return 0;
+}
+
+/* Runs lane L alone to its end, reporting directly, then settles a LATER
+ * state at the end by looking at the byte that follows. */
 static int run_single(const nf_matcher *m, const uint8_t *t, size_t len,
                       lane *l, nf_match_cb cb, void *ctx) {
   const uint16_t *dense = m->dense;
@@ -765,38 +853,39 @@ static int run_single(const nf_matcher *m, const uint8_t *t, size_t len,
   const size_t w = m->nclass;
   uint32_t v = l->v;
   size_t i = l->pos, stop = l->end;
+  l->direct = 1;
   while (i < stop) {
-    if (v & SPARSE_BIT) {
-      v = sparse_step(m, v & ID_MASK, t[i++]);
-    } else {
-      do /* the hot loop: dense states with nothing to report */
-        v = dense[(v & D_IDX) * w + cls[t[i++]]];
-      while (!(v & (D_OUT | D_ESC)) && i < stop);
-      v = resolve(m, v);
+    if (!(v & SPARSE_BIT)) {
+      for (; i < stop; i++) { /* the hot loop */
+        uint32_t e = dense[v * w + cls[t[i]]];
+        if (e & (D_ATTN | D_ESC)) break;
+        v = e;
+      }
+      if (i == stop) break;
     }
-    if (has_out(v)) {
-      if (i > l->from && !end_blocked(t, len, i) &&
-          report(m, v, t, len, i, cb, ctx))
-        return 1;
-      v = without_out(v);
-    }
+    if (lane_step(m, t, len, l, &v, i, cb, ctx)) return 1;
+    i++;
   }
   l->v = v; /* the next window starts from here */
   l->pos = i;
+  if ((state_flags(m, v) & OF_LATER) && (i == len || !is_alnum(t[i])))
+    return emit(m, t, len, l, v, i, cb, ctx);
   return 0;
 }
 
 #define LANE_LOAD(k)  \
   uint32_t v##k = v[k]; \
   const uint8_t *p##k = p[k];
-#define LANE_STEP(k) v##k = dense[(v##k & D_IDX) * w + cls[p##k[s]]];
-#define LANE_OR(k) v##k |
-#define LANE_STORE(k) v[k] = resolve(m, v##k);
+#define LANE_NEXT(k) uint32_t n##k = dense[v##k * w + cls[p##k[s]]];
+#define LANE_OR(k) n##k |
+#define LANE_COMMIT(k) v##k = n##k;
+#define LANE_STORE(k) v[k] = v##k;
 
 /* The hot loop of the lanes: all of them in dense states, one byte each
- * per round, until one needs attention (a match, a sparse state) or STEPS
- * is reached.  Lane states live in registers; their loads are independent,
- * so the CPU overlaps the latencies.  Returns the new step count. */
+ * per round, until a round needs attention (a report, a sparse state) or
+ * STEPS is reached.  That round is left undone for the careful path.  Lane
+ * states live in registers; their loads are independent, so the CPU
+ * overlaps the latencies.  Returns the new step count. */
 static size_t lockstep(const nf_matcher *m, const uint8_t *const *p,
                        uint32_t *v, size_t s, size_t steps) {
   const uint16_t *dense = m->dense;
@@ -804,59 +893,40 @@ static size_t lockstep(const nf_matcher *m, const uint8_t *const *p,
   const size_t w = m->nclass;
   FOR_LANES(LANE_LOAD)
   while (s < steps) {
-    FOR_LANES(LANE_STEP)
+    FOR_LANES(LANE_NEXT)
+    if ((FOR_LANES(LANE_OR) 0) & (D_ATTN | D_ESC)) break;
+    FOR_LANES(LANE_COMMIT)
     s++;
-    if ((FOR_LANES(LANE_OR) 0) & (D_OUT | D_ESC)) break;
   }
   FOR_LANES(LANE_STORE)
   return s;
 }
 
-/* Queues lane L's match in state V ending at END, unless it is warm-up or
- * inside a word.  Returns non-zero when the queue is full. */
-static int queue(lane *l, uint32_t v, const uint8_t *t, size_t len,
-                 size_t end) {
-  if (end > l->from && !end_blocked(t, len, end)) {
-    l->buf[l->n].v = v;
-    l->buf[l->n].end = end;
-    l->n++;
-  }
-  return l->n == LANE_BUF;
-}
-
 /* Advances all lanes of a window together until they reach their common
- * length or a queue fills.  Lane 0 reports at once, the others queue. */
+ * length or a queue may not hold another round.  Lane 0 reports at once,
+ * the others queue. */
 static int run_lanes(const nf_matcher *m, const uint8_t *t, size_t len,
                      lane *ln, nf_match_cb cb, void *ctx) {
   const uint8_t *p[LANES];
   uint32_t v[LANES], sparse = 0;
   size_t steps = ln[0].end - ln[0].pos, s = 0;
-  int full = 0;
   for (int k = 0; k < LANES; k++) {
     p[k] = t + ln[k].pos;
     v[k] = ln[k].v;
     sparse |= v[k] & SPARSE_BIT;
   }
-  while (s < steps && !full) {
-    if (sparse) {
-      for (int k = 0; k < LANES; k++) v[k] = step(m, v[k], p[k][s]);
-      s++;
-    } else {
-      s = lockstep(m, p, v, s, steps);
-    }
+  for (;;) {
+    if (!sparse) s = lockstep(m, p, v, s, steps);
+    if (s == steps) break;
+    int full = 0;
     sparse = 0;
     for (int k = 0; k < LANES; k++) {
-      if (has_out(v[k])) {
-        size_t end = ln[k].pos + s;
-        if (k > 0)
-          full |= queue(&ln[k], v[k], t, len, end);
-        else if (!end_blocked(t, len, end) &&
-                 report(m, v[k], t, len, end, cb, ctx))
-          return 1;
-        v[k] = without_out(v[k]);
-      }
+      if (lane_step(m, t, len, &ln[k], &v[k], ln[k].pos + s, cb, ctx)) return 1;
       sparse |= v[k] & SPARSE_BIT;
+      full |= ln[k].n + 2 > LANE_BUF;
     }
+    s++;
+    if (full) break;
   }
   for (int k = 0; k < LANES; k++) {
     ln[k].v = v[k];
@@ -880,6 +950,7 @@ static int run_window(const nf_matcher *m, const uint8_t *t, size_t len,
     ln[k].end = ln[k].pos + r;
     ln[k].v = k == 0 ? *v : 0;
     ln[k].n = 0;
+    ln[k].direct = k == 0;
   }
   if (run_lanes(m, t, len, ln, cb, ctx)) return 1;
   for (int k = 0; k < LANES; k++) {
