@@ -143,6 +143,7 @@ static void reload_rules(nfd *d) {
   } else {
     nf_tagger_free(d->tagger);
     d->tagger = t;
+    nfd_pub_rules_changed(d);
     atomic_fetch_add(&d->m.reloads, 1);
     nfd_log(d, NFD_INFO, "rules reloaded from %s: %zu topics, %zu terms",
             d->cfg.rules.builtin ? "the built-in rules" : d->cfg.rules.value,

@@ -84,6 +84,8 @@ int nfd_pub_start(nfd *d, char *err, size_t errsz);
 /* Numbers and publishes the valid jobs; fills their answers' topics. */
 void nfd_pub_jobs(nfd *d, nfd_job *jobs, size_t n);
 void nfd_pub_stop(nfd *d);
+/* The tagger was swapped: refresh what publishing caches from the rules. */
+void nfd_pub_rules_changed(nfd *d);
 
 /* daemon/metrics.c */
 int nfd_metrics_start(nfd *d, char *err, size_t errsz);

@@ -139,6 +139,16 @@ static pub_topic *topic_get(nfd *d, const char *name) {
   return t;
 }
 
+void nfd_pub_rules_changed(nfd *d) {
+  nf_strmap *m = &d->pub->topics;
+  const nf_rules *r = nf_tagger_rules(d->tagger);
+  for (size_t i = 0; i < m->cap; i++)
+    if (m->slots[i].key) {
+      pub_topic *t = m->slots[i].value;
+      t->compact = nf_rules_compact(r, t->name);
+    }
+}
+
 static int cmp_entry(const void *a, const void *b) {
   const entry *x = a, *y = b;
   if (x->t != y->t) return x->t < y->t ? -1 : 1;

@@ -62,8 +62,11 @@ def wait_until(pred, timeout=10.0, what="condition"):
 class Daemon:
     """One newsfeedd on free ports, in a temporary directory."""
 
-    def __init__(self, extra_args=(), config=None, ingest=None, publish=None):
+    def __init__(self, extra_args=(), config=None, ingest=None, publish=None, files=None):
         self.dir = tempfile.mkdtemp(prefix="nftest-")
+        for name, text in (files or {}).items():
+            with open(os.path.join(self.dir, name), "w") as f:
+                f.write(text)
         self.ingest_port = free_port()
         self.publish_port = free_port()
         self.metrics_port = free_port()
