@@ -175,28 +175,6 @@ static void push_stream(push *p, const char *path) {
   if (fd) close(fd);
 }
 
-/* YAML scalars typed by the core schema, so `priority: 1` is a number and
- * `title: "2025"` stays a string. */
-static json_t *yaml_to_json(const nf_ynode *n) {
-  if (n->type == NF_Y_SEQ) {
-    json_t *a = json_array();
-    for (size_t i = 0; i < n->n; i++) json_array_append_new(a, yaml_to_json(n->kids[i]));
-    return a;
-  }
-  if (n->type == NF_Y_MAP) {
-    json_t *o = json_object();
-    for (size_t i = 0; i + 1 < n->n; i += 2)
-      json_object_set_new(o, n->kids[i]->str, yaml_to_json(n->kids[i + 1]));
-    return o;
-  }
-  long long iv;
-  bool bv;
-  if (nf_yis_null(n)) return json_null();
-  if (nf_yint(n, &iv) == 0) return json_integer(iv);
-  if (nf_ybool(n, &bv) == 0) return json_boolean(bv);
-  return json_stringn(n->str, n->len);
-}
-
 static void push_yaml(push *p, const char *path, const nf_buf *b) {
   nf_ydocs docs;
   char err[512];
@@ -204,7 +182,7 @@ static void push_yaml(push *p, const char *path, const nf_buf *b) {
     nf_die(PROG, 2, "%s", err);
   for (size_t i = 0; i < docs.n; i++) {
     if (nf_yis_null(docs.docs[i])) continue;
-    json_t *j = yaml_to_json(docs.docs[i]);
+    json_t *j = nf_yaml_to_json(docs.docs[i]);
     char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
     json_decref(j);
     if (!s) nf_die(PROG, 2, "out of memory");

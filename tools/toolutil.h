@@ -18,4 +18,10 @@ long long nf_parse_count(const char *prog, const char *flag, const char *s);
 int nf_read_all(const char *path, nf_buf *b);
 bool nf_has_suffix(const char *s, const char *suffix);
 
+/* A YAML node as JSON, plain scalars typed by the YAML core schema (so
+ * `priority: 1` is a number and `title: "2025"` stays a string). */
+struct nf_ynode;
+struct json_t;
+struct json_t *nf_yaml_to_json(const struct nf_ynode *n);
+
 #endif

@@ -43,6 +43,7 @@ static const key keys[] = {
     {"publish.batch", K_BOOL, OFF(publish_batch), 0, 0},
     {"publish.send_buffer", K_INT, OFF(send_buffer), 1, 8192},
     {"metrics.listen", K_STR, OFF(metrics_listen), 0, 0},
+    {"query.listen", K_STR, OFF(query_listen), 0, 0},
     {"tls.cert", K_PATH, OFF(tls_cert), 0, 0},
     {"tls.key", K_PATH, OFF(tls_key), 0, 0},
     {"tagging.rules", K_PATH, OFF(rules), 0, 0},
@@ -235,6 +236,7 @@ void nfd_config_free(nfd_config *c) {
   list_free(&c->ingest_listen);
   list_free(&c->publish_listen);
   free(c->metrics_listen);
+  free(c->query_listen);
   free(c->tls_cert.value);
   free(c->tls_key.value);
   free(c->rules.value);

@@ -31,6 +31,7 @@ typedef struct nfd_config {
   bool publish_batch;
   long long send_buffer;
   char *metrics_listen; /* "off" disables */
+  char *query_listen;   /* "off" disables */
   nfd_path tls_cert, tls_key;
   nfd_path rules;
   nfd_level log_level;

@@ -114,6 +114,10 @@ static int apply_flags(nfd *d, const flags *f) {
     free(c->metrics_listen);
     c->metrics_listen = strdup(f->metrics);
   }
+  if (f->query) {
+    free(c->query_listen);
+    c->query_listen = strdup(f->query);
+  }
   if (f->log_level && nfd_level_parse(f->log_level, &c->log_level) < 0) {
     fprintf(stderr, "newsfeedd: --log-level: expected error, warn, info or debug\n");
     return -1;
@@ -133,13 +137,17 @@ static int load_tagger(nfd *d, nf_tagger **out, char *err, size_t errsz) {
   return 0;
 }
 
-static void reload_rules(nfd *d) {
-  char err[1024];
+/* The new rules are compiled completely before the swap, and the swap
+ * happens between two pipeline runs on the loop thread, so no item is ever
+ * tagged by a half-loaded rule set. */
+int nfd_reload_rules(nfd *d, char *err, size_t errsz) {
   nf_tagger *t;
+  int rc = 0;
   notify("RELOADING=1");
-  if (load_tagger(d, &t, err, sizeof err) < 0) {
+  if (load_tagger(d, &t, err, errsz) < 0) {
     atomic_fetch_add(&d->m.reload_failures, 1);
     nfd_log(d, NFD_ERROR, "reload rejected, old rules stay in force: %s", err);
+    rc = -1;
   } else {
     nf_tagger_free(d->tagger);
     d->tagger = t;
@@ -150,6 +158,7 @@ static void reload_rules(nfd *d) {
             nf_rules_topics(nf_tagger_rules(t)), nf_rules_terms(nf_tagger_rules(t)));
   }
   notify("READY=1");
+  return rc;
 }
 
 static void close_handle(uv_handle_t *h, void *arg) {
@@ -165,7 +174,8 @@ static void on_ingest_stopped(nfd *d) {
 static void on_signal(uv_signal_t *s, int signum) {
   nfd *d = s->data;
   if (signum == SIGHUP) {
-    reload_rules(d);
+    char err[1024];
+    nfd_reload_rules(d, err, sizeof err);
     return;
   }
   if (d->stopping) {
@@ -185,6 +195,8 @@ static int start(nfd *d, char *err, size_t errsz) {
           d->cfg.rules.builtin ? "built-in" : d->cfg.rules.value,
           nf_rules_topics(nf_tagger_rules(d->tagger)), nf_rules_terms(nf_tagger_rules(d->tagger)));
   if (nfd_pub_start(d, err, errsz) < 0 || nfd_metrics_start(d, err, errsz) < 0 ||
+      (strcmp(d->cfg.query_listen, "off") &&
+       nfd_query_start(d, d->cfg.query_listen, err, errsz) < 0) ||
       nfd_ingest_start(d, err, errsz) < 0)
     return -1;
   uv_signal_t *sigs[] = {&d->sig_term, &d->sig_int, &d->sig_hup};
@@ -201,6 +213,7 @@ static void shutdown_all(nfd *d) {
   uv_walk(&d->loop, close_handle, NULL);
   uv_run(&d->loop, UV_RUN_DEFAULT); /* let close callbacks run */
   nfd_metrics_stop(d);
+  nfd_query_stop(d);
   nfd_pub_stop(d);
   nfd_ingest_free(d);
   uv_loop_close(&d->loop);
@@ -237,9 +250,9 @@ int nfd_main(int argc, char **argv) {
     nfd_config_free(&d->cfg);
     goto out;
   }
-  if (f.data_dir || f.query)
-    nfd_log(d, NFD_WARN, "--data-dir and --query are accepted but this version has no "
-                         "journal or query API yet; they are ignored");
+  if (f.data_dir)
+    nfd_log(d, NFD_WARN, "--data-dir is accepted but this version has no journal yet; "
+                         "it is ignored");
   uv_loop_init(&d->loop);
   if (start(d, err, sizeof err) < 0) {
     nfd_log(d, NFD_ERROR, "%s", err);

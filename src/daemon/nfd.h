@@ -49,6 +49,7 @@ void nfd_job_clear(nfd_job *j);
 struct nfd_ingest;
 struct nfd_pub;
 struct nfd_metrics_srv;
+struct nfd_query;
 
 typedef struct nfd {
   uv_loop_t loop;
@@ -61,6 +62,7 @@ typedef struct nfd {
   struct nfd_ingest *ingest;
   struct nfd_pub *pub;
   struct nfd_metrics_srv *metrics_srv;
+  struct nfd_query *query;
   nfd_metrics m;
   uv_signal_t sig_term, sig_int, sig_hup;
   uv_timer_t stop_timer;
@@ -86,10 +88,26 @@ void nfd_pub_jobs(nfd *d, nfd_job *jobs, size_t n);
 void nfd_pub_stop(nfd *d);
 /* The tagger was swapped: refresh what publishing caches from the rules. */
 void nfd_pub_rules_changed(nfd *d);
+size_t nfd_pub_topic_count(const nfd *d);
+/* {ok: true, topics: {NAME: {seq, epoch}, ...}} for the query API. */
+void nfd_pub_pack_topics(const nfd *d, nf_buf *b);
+
+/* query/query.c: the query API (nng REP). */
+int nfd_query_start(nfd *d, const char *url, char *err, size_t errsz);
+void nfd_query_stop(nfd *d);
+
+/* daemon/main.c: recompile the rules and swap them in; on failure the old
+ * rules stay and ERR says why (FILE:LINE:COL). */
+int nfd_reload_rules(nfd *d, char *err, size_t errsz);
 
 /* daemon/metrics.c */
 int nfd_metrics_start(nfd *d, char *err, size_t errsz);
 void nfd_metrics_stop(nfd *d);
+
+/* daemon/nng_close.c: nng_close() on a helper thread, waiting at most 2 s
+ * (it can hang in nng 1.5.2); WHAT names the socket in the log. */
+#include <nng/nng.h>
+void nfd_nng_close(nfd *d, nng_socket sock, const char *what);
 
 /* daemon/main.c: the whole program, for newsfeedd.c and tests. */
 int nfd_main(int argc, char **argv);

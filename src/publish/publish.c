@@ -25,11 +25,9 @@
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/pub.h>
 #include <nng/supplemental/tls/tls.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/internal.h"
 #include "daemon/nfd.h"
@@ -149,6 +147,29 @@ void nfd_pub_rules_changed(nfd *d) {
     }
 }
 
+size_t nfd_pub_topic_count(const nfd *d) {
+  return d->pub ? d->pub->topics.n : 0;
+}
+
+void nfd_pub_pack_topics(const nfd *d, nf_buf *b) {
+  const nf_strmap *m = &d->pub->topics;
+  nf__mp_map(b, 2);
+  nf__mp_cstr(b, "ok");
+  nf__mp_bool(b, true);
+  nf__mp_cstr(b, "topics");
+  nf__mp_map(b, (uint32_t)m->n);
+  for (size_t i = 0; i < m->cap; i++) {
+    if (!m->slots[i].key) continue;
+    const pub_topic *t = m->slots[i].value;
+    nf__mp_cstr(b, t->name);
+    nf__mp_map(b, 2);
+    nf__mp_cstr(b, "seq");
+    nf__mp_uint(b, t->seq);
+    nf__mp_cstr(b, "epoch");
+    nf__mp_uint(b, t->epoch);
+  }
+}
+
 static int cmp_entry(const void *a, const void *b) {
   const entry *x = a, *y = b;
   if (x->t != y->t) return x->t < y->t ? -1 : 1;
@@ -246,68 +267,10 @@ void nfd_pub_jobs(nfd *d, nfd_job *jobs, size_t n) {
   }
 }
 
-/* nng_close() can hang in nng 1.5.2 (see NOTES-nng.md), so it runs on a
- * thread of its own and the daemon waits for it only so long.  The closer
- * is shared by both threads; whichever lets go last frees it. */
-typedef struct closer {
-  nng_socket sock;
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  bool done;
-  int refs;
-} closer;
-
-static void closer_release(closer *c) {
-  pthread_mutex_lock(&c->mu);
-  bool last = --c->refs == 0;
-  pthread_mutex_unlock(&c->mu);
-  if (!last) return;
-  pthread_mutex_destroy(&c->mu);
-  pthread_cond_destroy(&c->cv);
-  free(c);
-}
-
-static void *close_thread(void *arg) {
-  closer *c = arg;
-  nng_close(c->sock);
-  pthread_mutex_lock(&c->mu);
-  c->done = true;
-  pthread_cond_signal(&c->cv);
-  pthread_mutex_unlock(&c->mu);
-  closer_release(c);
-  return NULL;
-}
-
-static void close_with_deadline(nfd *d, nng_socket sock, int seconds) {
-  closer *c = calloc(1, sizeof *c);
-  pthread_t th;
-  if (!c) return;
-  *c = (closer){.sock = sock, .refs = 2};
-  pthread_mutex_init(&c->mu, NULL);
-  pthread_cond_init(&c->cv, NULL);
-  if (pthread_create(&th, NULL, close_thread, c) != 0) {
-    nng_close(sock);
-    c->refs = 1;
-    closer_release(c);
-    return;
-  }
-  pthread_detach(th);
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  ts.tv_sec += seconds;
-  pthread_mutex_lock(&c->mu);
-  while (!c->done && pthread_cond_timedwait(&c->cv, &c->mu, &ts) == 0) {}
-  bool done = c->done;
-  pthread_mutex_unlock(&c->mu);
-  if (!done)
-    nfd_log(d, NFD_WARN, "publish: nng_close did not return in %d s; going on", seconds);
-  closer_release(c);
-}
-
 void nfd_pub_stop(nfd *d) {
   struct nfd_pub *p = d->pub;
   if (!p) return;
-  if (p->open) close_with_deadline(d, p->sock, 2);
+  if (p->open) nfd_nng_close(d, p->sock, "publish");
   nf_strmap_free(&p->topics, free);
   nf_buf_free(&p->msg);
   free(p->entries);

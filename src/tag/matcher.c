@@ -161,14 +161,14 @@ struct nf_matcher {
   uint32_t ndense;  /* K */
   uint32_t nstates; /* N */
   uint32_t maxlen;  /* longest term: how far back a state depends */
-  uint16_t *dense;  /* K rows of nclass entries */
-  uint8_t *dflags;  /* [K]: OF_* of dense states */
-  /* Sparse children of dense states, in BFS order: those of dense state s
-   * are [fr_start[s], fr_start[s+1]), with their labels and lane values. */
-  uint32_t *fr_start;
-  uint8_t *fr_label;
-  uint32_t *fr_val;
-  srec *sp;            /* [id - K] */
+  /* The scan-time arrays of both tiers share one block, so that a big
+   * automaton sits in as few (huge) pages as possible. */
+  void *blob;
+  uint16_t *dense;    /* K rows of nclass entries */
+  uint8_t *dflags;    /* [K]: OF_* of dense states */
+  uint32_t *fr_first; /* [K+1]: sparse children of dense state s are the
+                         sibling subtrees in [fr_first[s], fr_first[s+1]) */
+  srec *sp;           /* [id - K] */
   uint32_t *out_start; /* N + 1 */
   uint32_t *out_link;  /* N */
   output *outs;        /* nterms */
@@ -494,17 +494,35 @@ static void mark_later_exits(nf_matcher *m, const build *b) {
   }
 }
 
+static size_t round64(size_t n) { return (n + 63) & ~(size_t)63; }
+
+/* Carves the scan-time arrays out of one block. */
+static int alloc_blob(nf_matcher *m, uint32_t n) {
+  uint32_t K = m->ndense;
+  size_t o_flags = round64((size_t)K * m->nclass * sizeof(uint16_t));
+  size_t o_first = o_flags + round64(K);
+  size_t o_sp = o_first + round64(((size_t)K + 1) * sizeof(uint32_t));
+  size_t size = o_sp + (size_t)(n - K) * sizeof(srec), held;
+  char *p = table_alloc(size, &held);
+  if (!p) return -1;
+  m->blob = p;
+  m->bytes += held;
+  m->dense = (uint16_t *)(void *)p;
+  m->dflags = (uint8_t *)(p + o_flags);
+  m->fr_first = (uint32_t *)(void *)(p + o_first);
+  m->sp = (srec *)(void *)(p + o_sp);
+  return 0;
+}
+
 /* Failure links, output links, report flags and dense rows in one BFS
  * pass: a state's children are finished before its row is filled. */
 static int make_automaton(nf_matcher *m, build *b) {
   uint32_t n = b->n, K = m->ndense;
-  size_t held;
-  m->dense = table_alloc((size_t)K * m->nclass * sizeof(uint16_t), &held);
-  m->bytes += held;
+  if (alloc_blob(m, n)) return -1;
   m->out_link = malloc((size_t)n * sizeof(uint32_t));
   b->fail = malloc((size_t)n * sizeof(uint32_t));
   b->of = malloc(n);
-  if (!m->dense || !m->out_link || !b->fail || !b->of) return -1;
+  if (!m->out_link || !b->fail || !b->of) return -1;
   b->fail[0] = m->out_link[0] = b->of[0] = 0;
   for (uint32_t s = 0; s < n; s++) {
     for (uint32_t c = b->first[s]; c < b->first[s + 1]; c++) {
@@ -585,27 +603,18 @@ static uint32_t lane_value(const nf_matcher *m, const uint32_t *perm,
   return q < m->ndense ? q : (SPARSE_BIT | perm[q]);
 }
 
-/* The scan-time arrays of both tiers, in final ids. */
-static int pack_tiers(nf_matcher *m, const build *b, const uint32_t *perm,
-                      const uint32_t *size) {
-  uint32_t n = b->n, K = m->ndense, nfr = b->first[K] - K;
-  size_t held;
-  m->dflags = malloc(K);
-  m->fr_start = malloc(((size_t)K + 1) * sizeof(uint32_t));
-  m->fr_label = malloc(nfr ? nfr : 1);
-  m->fr_val = malloc((nfr ? nfr : 1) * sizeof(uint32_t));
-  m->sp = table_alloc((size_t)(n - K) * sizeof(srec), &held);
-  m->bytes += held + K + ((size_t)K + 1) * sizeof(uint32_t) +
-              (size_t)nfr * (1 + sizeof(uint32_t));
-  if (!m->dflags || !m->fr_start || !m->fr_label || !m->fr_val || !m->sp)
-    return -1;
-  for (uint32_t s = 0; s <= K; s++)
-    m->fr_start[s] = (s < K ? (b->first[s] > K ? b->first[s] : K) : b->first[K]) - K;
-  for (uint32_t s = 0; s < K; s++) m->dflags[s] = b->of[s];
-  for (uint32_t i = 0; i < nfr; i++) {
-    m->fr_label[i] = b->label[K + i];
-    m->fr_val[i] = lane_value(m, perm, K + i);
+/* The scan-time arrays of both tiers, in final ids.  The sparse children
+ * of dense state s are the subtrees of BFS ids max(first[s], K) ..
+ * first[s+1]-1, which order_sparse laid out one after the other. */
+static void pack_tiers(nf_matcher *m, const build *b, const uint32_t *perm,
+                       const uint32_t *size) {
+  uint32_t n = b->n, K = m->ndense;
+  for (uint32_t s = 0; s < K; s++) {
+    uint32_t r = b->first[s] > K ? b->first[s] : K;
+    m->fr_first[s] = r < b->first[K] ? perm[r] : n;
+    m->dflags[s] = b->of[s];
   }
+  m->fr_first[K] = n;
   for (uint32_t q = K; q < n; q++) {
     srec *r = &m->sp[perm[q] - K];
     r->fail = lane_value(m, perm, b->fail[q]);
@@ -613,15 +622,16 @@ static int pack_tiers(nf_matcher *m, const build *b, const uint32_t *perm,
     r->label = b->label[q];
     r->of = b->of[q];
   }
-  return 0;
 }
 
 static int pack_sparse(nf_matcher *m, const build *b) {
   uint32_t *perm = malloc((size_t)b->n * sizeof(uint32_t));
   uint32_t *size = malloc((size_t)b->n * sizeof(uint32_t));
   int rc = (!perm || !size) ? -1 : order_sparse(m, b, perm, size);
-  if (rc == 0) rc = pack_tiers(m, b, perm, size);
-  if (rc == 0) rc = renumber_outputs(m, perm, b->n);
+  if (rc == 0) {
+    pack_tiers(m, b, perm, size);
+    rc = renumber_outputs(m, perm, b->n);
+  }
   free(perm);
   free(size);
   return rc;
@@ -644,18 +654,14 @@ static void free_build(build *b) {
 }
 
 static void free_compiled(nf_matcher *m) {
-  free(m->dense);
-  free(m->dflags);
-  free(m->fr_start);
-  free(m->fr_label);
-  free(m->fr_val);
-  free(m->sp);
+  free(m->blob);
   free(m->out_start);
   free(m->out_link);
   free(m->outs);
+  m->blob = NULL;
   m->dense = NULL;
-  m->dflags = m->fr_label = NULL;
-  m->fr_start = m->fr_val = m->out_start = m->out_link = NULL;
+  m->dflags = NULL;
+  m->fr_first = m->out_start = m->out_link = NULL;
   m->sp = NULL;
   m->outs = NULL;
   m->bytes = 0;
@@ -743,9 +749,10 @@ static unsigned state_flags(const nf_matcher *m, uint32_t v) {
  * dense state whose child on C is the (sparse) next state. */
 static uint32_t resolve(const nf_matcher *m, uint32_t e, uint8_t c) {
   if (!(e & D_ESC)) return e & D_IDX;
-  uint32_t s = e & D_IDX;
-  for (uint32_t k = m->fr_start[s]; k < m->fr_start[s + 1]; k++)
-    if (m->fr_label[k] == c) return m->fr_val[k];
+  uint32_t s = e & D_IDX, K = m->ndense;
+  for (uint32_t k = m->fr_first[s]; k < m->fr_first[s + 1];
+       k = m->sp[k - K].end)
+    if (m->sp[k - K].label == c) return SPARSE_BIT | k;
   return 0; /* unreachable: the escape exists because that child does */
 }
 
@@ -881,16 +888,18 @@ static int run_single(const nf_matcher *m, const uint8_t *t, size_t len,
 #define LANE_COMMIT(k) v##k = n##k;
 #define LANE_STORE(k) v[k] = v##k;
 
-/* The hot loop of the lanes: all of them in dense states, one byte each
- * per round, until a round needs attention (a report, a sparse state) or
- * STEPS is reached.  That round is left undone for the careful path.  Lane
- * states live in registers; their loads are independent, so the CPU
- * overlaps the latencies.  Returns the new step count. */
+/* The hot loop of the lanes: all of them in dense states, lane k reading
+ * P[k][0], P[k][1], ..., one byte each per round, until a round needs
+ * attention (a report, a sparse state) or STEPS rounds are done.  That
+ * round is left undone for the careful path.  Lane states live in
+ * registers; their loads are independent, so the CPU overlaps their
+ * latencies.  Returns the number of rounds done. */
 static size_t lockstep(const nf_matcher *m, const uint8_t *const *p,
-                       uint32_t *v, size_t s, size_t steps) {
+                       uint32_t *v, size_t steps) {
   const uint16_t *dense = m->dense;
   const uint8_t *cls = m->cls;
   const size_t w = m->nclass;
+  size_t s = 0;
   FOR_LANES(LANE_LOAD)
   while (s < steps) {
     FOR_LANES(LANE_NEXT)
@@ -902,36 +911,62 @@ static size_t lockstep(const nf_matcher *m, const uint8_t *const *p,
   return s;
 }
 
-/* Advances all lanes of a window together until they reach their common
- * length or a queue may not hold another round.  Lane 0 reports at once,
- * the others queue. */
+/* The careful round after lockstep stopped: lanes with a plain dense step
+ * take it, the others step carefully, and a lane that went sparse runs on
+ * alone until it is dense again (deep states are rare and each lane has
+ * its own position).  Returns 1 to stop (callback), 2 when a queue may
+ * not hold another round, else 0. */
+static int careful_round(const nf_matcher *m, const uint8_t *t, size_t len,
+                         lane *ln, uint32_t *v, nf_match_cb cb, void *ctx) {
+  int full = 0;
+  for (int k = 0; k < LANES; k++) {
+    lane *l = &ln[k];
+    if (l->pos == l->end) continue;
+    if (!(v[k] & SPARSE_BIT)) {
+      uint32_t e = m->dense[v[k] * m->nclass + m->cls[t[l->pos]]];
+      if (!(e & (D_ATTN | D_ESC))) {
+        v[k] = e;
+        l->pos++;
+        continue;
+      }
+    }
+    do {
+      if (lane_step(m, t, len, l, &v[k], l->pos, cb, ctx)) return 1;
+      l->pos++;
+    } while ((v[k] & SPARSE_BIT) && l->pos < l->end && l->n + 2 <= LANE_BUF);
+    full |= l->n + 2 > LANE_BUF || (v[k] & SPARSE_BIT);
+  }
+  return full ? 2 : 0;
+}
+
+/* Advances the lanes of a window together while all of them have bytes
+ * left and room in their queues.  Lane 0 reports at once, the others
+ * queue.  A lane stopped in a sparse state also ends the lockstep. */
 static int run_lanes(const nf_matcher *m, const uint8_t *t, size_t len,
                      lane *ln, nf_match_cb cb, void *ctx) {
   const uint8_t *p[LANES];
   uint32_t v[LANES], sparse = 0;
-  size_t steps = ln[0].end - ln[0].pos, s = 0;
   for (int k = 0; k < LANES; k++) {
-    p[k] = t + ln[k].pos;
     v[k] = ln[k].v;
     sparse |= v[k] & SPARSE_BIT;
   }
-  for (;;) {
-    if (!sparse) s = lockstep(m, p, v, s, steps);
-    if (s == steps) break;
-    int full = 0;
-    sparse = 0;
+  /* Lane 0 may start sparse, carried over from the previous window. */
+  int rc = sparse ? careful_round(m, t, len, ln, v, cb, ctx) : 0;
+  if (rc == 1) return 1;
+  while (rc == 0) {
+    size_t steps = SIZE_MAX;
     for (int k = 0; k < LANES; k++) {
-      if (lane_step(m, t, len, &ln[k], &v[k], ln[k].pos + s, cb, ctx)) return 1;
-      sparse |= v[k] & SPARSE_BIT;
-      full |= ln[k].n + 2 > LANE_BUF;
+      p[k] = t + ln[k].pos;
+      if (ln[k].end - ln[k].pos < steps) steps = ln[k].end - ln[k].pos;
     }
-    s++;
-    if (full) break;
+    if (steps == 0) break;
+    size_t done = lockstep(m, p, v, steps);
+    for (int k = 0; k < LANES; k++) ln[k].pos += done;
+    if (done == steps) continue;
+    rc = careful_round(m, t, len, ln, v, cb, ctx);
+    if (rc == 1) return 1;
   }
-  for (int k = 0; k < LANES; k++) {
-    ln[k].v = v[k];
-    ln[k].pos += s;
-  }
+  for (int k = 0; k < LANES; k++) ln[k].v = v[k];
   return 0;
 }
 

@@ -51,6 +51,9 @@ typedef struct nf_explain {
   size_t n, cap;
 } nf_explain;
 void nf_explain_free(nf_explain *e);
+/* The explanation as a msgpack map {ok, topics, symbols, reasons} (the
+ * query API's answer to op "tag"); IT must have been tagged with EX. */
+int nf_explain_pack(const nf_item *it, const nf_explain *ex, nf_buf *b);
 
 /* Tags IT: normalises the producer's symbols, extracts more from the text,
  * and sets it->topics and it->symbols (in the item's arena).  With EX, also

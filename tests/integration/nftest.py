@@ -70,10 +70,12 @@ class Daemon:
         self.ingest_port = free_port()
         self.publish_port = free_port()
         self.metrics_port = free_port()
+        self.query = "tcp://127.0.0.1:%d" % free_port()
         self.ingest = ingest or "tcp://127.0.0.1:%d" % self.ingest_port
         self.publish = publish or ["tcp://127.0.0.1:%d" % self.publish_port]
         self.metrics = "http://127.0.0.1:%d/metrics" % self.metrics_port
-        args = WRAP + [DAEMON, "--ingest", self.ingest, "--metrics", self.metrics, "--log-level", "debug"]
+        args = WRAP + [DAEMON, "--ingest", self.ingest, "--metrics", self.metrics, "--query", self.query,
+                       "--log-level", "debug"]
         for p in self.publish:
             args += ["--publish", p]
         if config is not None:

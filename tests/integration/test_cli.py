@@ -6,7 +6,9 @@ import re
 import subprocess
 import tempfile
 
-from nftest import DAEMON, PUSH, SUB, Daemon, check, finish, free_port
+from nftest import BUILD, DAEMON, PUSH, SUB, Daemon, check, finish, free_port
+
+CTL = os.path.join(BUILD, "tools", "newsfeed-ctl")
 
 
 def run(args, input=None, timeout=20):
@@ -14,7 +16,7 @@ def run(args, input=None, timeout=20):
     return p.returncode, p.stdout.decode(), p.stderr.decode()
 
 
-for prog in (DAEMON, PUSH, SUB):
+for prog in (DAEMON, PUSH, SUB, CTL):
     name = os.path.basename(prog)
     rc, out, err = run([prog, "--help"])
     check(rc == 0 and "usage:" in out, "%s --help" % name)
@@ -63,7 +65,7 @@ check(rc == 1 and "missing.yaml" in err and "No such file" in err, "missing conf
 port = free_port()
 with Daemon() as d:
     rc, out, err = run([DAEMON, "--ingest", d.ingest, "--publish", "tcp://127.0.0.1:%d" % free_port(),
-                        "--metrics", "off"])
+                        "--metrics", "off", "--query", "off"])
     check(rc != 0 and "address already in use" in err.lower(), "busy ingest port reported: %r" % err)
 
     # push from flags

@@ -1,0 +1,338 @@
+/*
+ * newsfeed-ctl -- the operator's tool: daemon stats and topics, rule
+ * reload, and a dry run of tagging that explains every topic.
+ *
+ * `tag` works without a daemon (on --rules FILE, or the built-in rules)
+ * or, with --daemon, asks the running daemon through the query API so the
+ * rules actually in force are the ones explained.  Both paths produce the
+ * same msgpack explanation (nf_explain_pack) and print it the same way.
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/internal.h"
+#include "nf_config.h"
+#include "tag/tagger.h"
+#include "toolutil.h"
+#include "util/yaml_tree.h"
+
+#define PROG "newsfeed-ctl"
+
+typedef struct ctl {
+  const char *query_url, *rules_path;
+  bool json, daemon;
+  nng_socket req;
+  bool connected;
+  nf_tagger *tagger;
+  int failed;
+  unsigned item_no;
+} ctl;
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: newsfeed-ctl [-q URL] [--json] COMMAND [ARGS]\n"
+          "\n"
+          "Commands:\n"
+          "  stats              the daemon's counters\n"
+          "  topics             every topic's last seq and epoch\n"
+          "  reload             recompile the daemon's rules (as SIGHUP does)\n"
+          "  tag [FILE...]      tag items (JSON Lines, or YAML if .yaml/.yml; stdin\n"
+          "                     without FILE) and explain each topic, publishing nothing:\n"
+          "                     with --rules FILE or the built-in rules, or with\n"
+          "                     --daemon by the running daemon's rules\n"
+          "\n"
+          "Options:\n"
+          "  -q, --query URL    query API of the daemon (default " NF_DEFAULT_QUERY ")\n"
+          "      --rules FILE   rules for a local `tag` (default: built-in)\n"
+          "      --daemon       `tag` through the running daemon\n"
+          "      --json         print answers as JSON\n"
+          "  -h, --help         show this help\n"
+          "      --version      show the version\n");
+}
+
+/* ---- talking to the daemon ---------------------------------------------- */
+
+static void connect_daemon(ctl *c) {
+  if (c->connected) return;
+  int rv = nng_req0_open(&c->req);
+  if (!rv) rv = nng_socket_set_ms(c->req, NNG_OPT_RECVTIMEO, 10000);
+  if (!rv) rv = nng_dial(c->req, c->query_url, NULL, 0);
+  if (rv) nf_die(PROG, 2, "cannot reach the daemon at %s: %s", c->query_url, nng_strerror(rv));
+  c->connected = true;
+}
+
+/* Sends REQ, returns the reply (caller frees with nng_free). */
+static void call(ctl *c, const nf_buf *req, char **rep, size_t *n) {
+  connect_daemon(c);
+  int rv = nng_send(c->req, req->data, req->len, 0);
+  if (!rv) rv = nng_recv(c->req, rep, n, NNG_FLAG_ALLOC);
+  if (rv) nf_die(PROG, 2, "%s: %s", c->query_url, nng_strerror(rv));
+}
+
+/* ---- printing answers --------------------------------------------------- */
+
+static json_t *to_json(const msgpack_object *o) {
+  switch (o->type) {
+  case MSGPACK_OBJECT_NIL: return json_null();
+  case MSGPACK_OBJECT_BOOLEAN: return json_boolean(o->via.boolean);
+  case MSGPACK_OBJECT_POSITIVE_INTEGER: return json_integer((json_int_t)o->via.u64);
+  case MSGPACK_OBJECT_NEGATIVE_INTEGER: return json_integer(o->via.i64);
+  case MSGPACK_OBJECT_FLOAT32:
+  case MSGPACK_OBJECT_FLOAT64: return json_real(o->via.f64);
+  case MSGPACK_OBJECT_STR: return json_stringn(o->via.str.ptr, o->via.str.size);
+  case MSGPACK_OBJECT_ARRAY: {
+    json_t *a = json_array();
+    for (uint32_t i = 0; i < o->via.array.size; i++)
+      json_array_append_new(a, to_json(&o->via.array.ptr[i]));
+    return a;
+  }
+  case MSGPACK_OBJECT_MAP: {
+    json_t *m = json_object();
+    for (uint32_t i = 0; i < o->via.map.size; i++)
+      if (o->via.map.ptr[i].key.type == MSGPACK_OBJECT_STR)
+        json_object_setn_new(m, o->via.map.ptr[i].key.via.str.ptr,
+                             o->via.map.ptr[i].key.via.str.size, to_json(&o->via.map.ptr[i].val));
+    return m;
+  }
+  default: return json_null();
+  }
+}
+
+static json_t *decode_reply(const void *p, size_t n) {
+  msgpack_unpacked up;
+  nf_error err;
+  if (nf__mp_unpack_one(&up, p, n, 64, &err) < 0) nf_die(PROG, 2, "bad answer: %s", err.msg);
+  json_t *j = to_json(&up.data);
+  msgpack_unpacked_destroy(&up);
+  return j;
+}
+
+static void print_json(const json_t *j) {
+  char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  printf("%s\n", s);
+  free(s);
+}
+
+/* An error answer: print it and count it. */
+static bool failed_answer(ctl *c, const json_t *j, const char *what) {
+  if (json_is_true(json_object_get(j, "ok"))) return false;
+  const char *e = json_string_value(json_object_get(j, "error"));
+  fprintf(stderr, "%s: %s: %s\n", PROG, what, e ? e : "failed");
+  c->failed++;
+  return true;
+}
+
+static void print_tag(const json_t *j, const char *title) {
+  printf("item %s\n", title);
+  json_t *topics = json_object_get(j, "topics"), *reasons = json_object_get(j, "reasons"), *t;
+  size_t i, k;
+  printf("  topics: ");
+  json_array_foreach(topics, i, t) printf("%s%s", i ? ", " : "", json_string_value(t));
+  printf("%s\n", json_array_size(topics) ? "" : "(none)");
+  json_array_foreach(topics, i, t) {
+    const char *name = json_string_value(t);
+    json_t *r;
+    int score = 0;
+    printf("  %-16s", name);
+    const char *sep = " ";
+    json_array_foreach(reasons, k, r) {
+      if (strcmp(json_string_value(json_object_get(r, "topic")), name)) continue;
+      const char *why = json_string_value(json_object_get(r, "why"));
+      const char *detail = json_string_value(json_object_get(r, "detail"));
+      const char *field = json_string_value(json_object_get(r, "field"));
+      int s = (int)json_integer_value(json_object_get(r, "score"));
+      if (!strcmp(why, "term")) {
+        printf("%s\"%s\" in %s +%d", sep, detail, field, s);
+        score += s;
+      } else if (!strcmp(why, "exclude")) {
+        continue;
+      } else {
+        printf("%s%s%s%s", sep, why, *detail ? " " : "", detail);
+      }
+      sep = ", ";
+    }
+    if (score) printf(" (score %d)", score);
+    printf("\n");
+  }
+  json_t *r;
+  json_array_foreach(reasons, k, r) {
+    if (strcmp(json_string_value(json_object_get(r, "why")), "exclude")) continue;
+    printf("  vetoed %s: exclude \"%s\" in %s\n", json_string_value(json_object_get(r, "topic")),
+           json_string_value(json_object_get(r, "detail")),
+           json_string_value(json_object_get(r, "field")));
+  }
+}
+
+/* ---- commands ----------------------------------------------------------- */
+
+static void simple_op(ctl *c, const char *op) {
+  nf_buf req = {0};
+  nf__mp_map(&req, 1);
+  nf__mp_cstr(&req, "op");
+  nf__mp_cstr(&req, op);
+  char *rep;
+  size_t n;
+  call(c, &req, &rep, &n);
+  nf_buf_free(&req);
+  json_t *j = decode_reply(rep, n);
+  nng_free(rep, n);
+  if (!failed_answer(c, j, op)) {
+    if (c->json) {
+      print_json(j);
+    } else {
+      const char *key;
+      json_t *v;
+      json_t *body = json_object_get(j, !strcmp(op, "topics") ? "topics" : "stats");
+      if (!strcmp(op, "reload")) body = j;
+      json_object_foreach(body, key, v) {
+        if (!strcmp(key, "ok")) continue;
+        if (json_is_object(v))
+          printf("%-24s seq %lld  epoch %lld\n", key,
+                 (long long)json_integer_value(json_object_get(v, "seq")),
+                 (long long)json_integer_value(json_object_get(v, "epoch")));
+        else printf("%-24s %lld\n", key, (long long)json_integer_value(v));
+      }
+    }
+  }
+  json_decref(j);
+}
+
+/* Tags one item given as JSON text; prints the explanation. */
+static void tag_one(ctl *c, const char *text, size_t len) {
+  unsigned no = ++c->item_no;
+  nf_item it;
+  nf_error err;
+  nf_limits lim = nf_limits_default();
+  nf_item_init(&it);
+  if (nf_item_from_json(&it, text, len, &lim, NF_FROM_PRODUCER, &err) < 0) {
+    printf("error %u: %s%s%s\n", no, err.field, err.field[0] ? ": " : "", err.msg);
+    c->failed++;
+    nf_item_clear(&it);
+    return;
+  }
+  nf_buf rep = {0};
+  json_t *j = NULL;
+  if (c->daemon) {
+    nf_buf req = {0};
+    nf__mp_map(&req, 2);
+    nf__mp_cstr(&req, "op");
+    nf__mp_cstr(&req, "tag");
+    nf__mp_cstr(&req, "item");
+    nf_item_to_msgpack(&it, 0, &req);
+    char *p;
+    size_t n;
+    call(c, &req, &p, &n);
+    nf_buf_free(&req);
+    j = decode_reply(p, n);
+    nng_free(p, n);
+  } else {
+    nf_explain ex = {0};
+    if (nf_tag_item(c->tagger, &it, &ex, &err) < 0) {
+      nf__mp_map(&rep, 2);
+      nf__mp_cstr(&rep, "ok");
+      nf__mp_bool(&rep, false);
+      nf__mp_cstr(&rep, "error");
+      nf__mp_cstr(&rep, err.msg);
+    } else {
+      nf_explain_pack(&it, &ex, &rep);
+    }
+    nf_explain_free(&ex);
+    j = decode_reply(rep.data, rep.len);
+  }
+  char label[64];
+  snprintf(label, sizeof label, "item %u", no);
+  if (!failed_answer(c, j, label)) {
+    if (c->json) print_json(j);
+    else {
+      char head[600];
+      snprintf(head, sizeof head, "%u: %s", no, it.title);
+      print_tag(j, head);
+    }
+  }
+  json_decref(j);
+  nf_buf_free(&rep);
+  nf_item_clear(&it);
+}
+
+static void tag_file(ctl *c, const char *path) {
+  nf_buf b = {0};
+  if (nf_read_all(path, &b) < 0) nf_die(PROG, 2, "%s: cannot read", path);
+  if (nf_has_suffix(path, ".yaml") || nf_has_suffix(path, ".yml")) {
+    nf_ydocs docs;
+    char err[512];
+    if (nf_yaml_parse(b.data ? b.data : "", b.len, path, &docs, err, sizeof err) < 0)
+      nf_die(PROG, 2, "%s", err);
+    for (size_t i = 0; i < docs.n; i++) {
+      json_t *j = nf_yaml_to_json(docs.docs[i]);
+      char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+      tag_one(c, s, strlen(s));
+      free(s);
+      json_decref(j);
+    }
+    nf_yaml_free(&docs);
+  } else {
+    const char *s = b.data, *end = b.data + b.len;
+    while (s && s < end) {
+      const char *nl = memchr(s, '\n', (size_t)(end - s));
+      const char *e = nl ? nl : end, *t = s;
+      while (t < e && (*t == ' ' || *t == '\t' || *t == '\r')) t++;
+      if (t < e) tag_one(c, s, (size_t)(e - s));
+      s = nl ? nl + 1 : end;
+    }
+  }
+  nf_buf_free(&b);
+}
+
+static void cmd_tag(ctl *c, int argc, char **argv) {
+  if (!c->daemon) {
+    nf_rules *r;
+    char err[1024];
+    int rc = c->rules_path ? nf_rules_load_file(c->rules_path, &r, err, sizeof err)
+                           : nf_rules_load_builtin(&r, err, sizeof err);
+    if (rc < 0) nf_die(PROG, 1, "%s", err);
+    if (!(c->tagger = nf_tagger_new(r))) nf_die(PROG, 2, "out of memory");
+  }
+  if (argc == 0) tag_file(c, "-");
+  for (int i = 0; i < argc; i++) tag_file(c, argv[i]);
+  nf_tagger_free(c->tagger);
+}
+
+int main(int argc, char **argv) {
+  enum { O_RULES = 256, O_DAEMON, O_JSON, O_VERSION };
+  static const struct option opts[] = {
+      {"query", required_argument, 0, 'q'}, {"rules", required_argument, 0, O_RULES},
+      {"daemon", no_argument, 0, O_DAEMON}, {"json", no_argument, 0, O_JSON},
+      {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
+  ctl c = {.query_url = NF_DEFAULT_QUERY};
+  int o;
+  opterr = 0;
+  while ((o = getopt_long(argc, argv, ":q:h", opts, NULL)) != -1) {
+    switch (o) {
+    case 'q': c.query_url = optarg; break;
+    case O_RULES: c.rules_path = optarg; break;
+    case O_DAEMON: c.daemon = true; break;
+    case O_JSON: c.json = true; break;
+    case 'h': usage(stdout); return 0;
+    case O_VERSION: printf("newsfeed-ctl %s\n", nf_version()); return 0;
+    case ':': nf_die(PROG, 2, "%s needs a value", argv[optind - 1]);
+    default: nf_die(PROG, 2, "unknown option '%s' (see --help)", argv[optind - 1]);
+    }
+  }
+  if (optind == argc) nf_die(PROG, 2, "name a command: stats, topics, reload or tag (see --help)");
+  const char *cmd = argv[optind++];
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  if (!strcmp(cmd, "stats") || !strcmp(cmd, "topics") || !strcmp(cmd, "reload")) {
+    if (optind < argc) nf_die(PROG, 2, "%s takes no arguments", cmd);
+    simple_op(&c, cmd);
+  } else if (!strcmp(cmd, "tag")) {
+    if (c.daemon && c.rules_path) nf_die(PROG, 2, "give --rules or --daemon, not both");
+    cmd_tag(&c, argc - optind, argv + optind);
+  } else {
+    nf_die(PROG, 2, "unknown command '%s' (stats, topics, reload, tag)", cmd);
+  }
+  return c.failed ? 1 : 0;
+}
