@@ -44,6 +44,8 @@ static void usage(FILE *f) {
           "                     without FILE) and explain each topic, publishing nothing:\n"
           "                     with --rules FILE or the built-in rules, or with\n"
           "                     --daemon by the running daemon's rules\n"
+          "  eval CORPUS        precision and recall per topic on a labelled corpus\n"
+          "                     (tests/corpus/labelled.jsonl), dev and holdout apart\n"
           "\n"
           "Options:\n"
           "  -q, --query URL    query API of the daemon (default " NF_DEFAULT_QUERY ")\n"
@@ -301,6 +303,141 @@ static void cmd_tag(ctl *c, int argc, char **argv) {
   nf_tagger_free(c->tagger);
 }
 
+/* ---- eval: precision and recall on a labelled corpus ----------------------
+ * Corpus lines: {"item": {...}, "topics": [...], "symbols": [...],
+ * "split": "dev"|"holdout"}.  headline and sym.* are not labelled (every
+ * item gets headline; symbols are scored on their own, as "symbols"). */
+
+#define MAX_EVAL_TOPICS 64
+typedef struct counts {
+  char name[NF_TOPIC_MAX + 1];
+  unsigned tp[2], fp[2], fn[2]; /* [0] dev, [1] holdout */
+} counts;
+
+typedef struct eval {
+  counts c[MAX_EVAL_TOPICS];
+  size_t n;
+  unsigned items[2];
+} eval;
+
+static counts *counter(eval *e, const char *name) {
+  for (size_t i = 0; i < e->n; i++)
+    if (!strcmp(e->c[i].name, name)) return &e->c[i];
+  if (e->n == MAX_EVAL_TOPICS) return NULL;
+  counts *c = &e->c[e->n++];
+  memset(c, 0, sizeof *c);
+  snprintf(c->name, sizeof c->name, "%s", name);
+  return c;
+}
+
+static bool in_json_array(const json_t *a, const char *s) {
+  size_t i;
+  json_t *v;
+  json_array_foreach(a, i, v) if (!strcmp(json_string_value(v), s)) return true;
+  return false;
+}
+
+static bool in_item(const char **v, size_t n, const char *s) {
+  for (size_t i = 0; i < n; i++)
+    if (!strcmp(v[i], s)) return true;
+  return false;
+}
+
+/* Counts one labelled item against its tags. */
+static void score_item(eval *e, int split, const nf_item *it, const json_t *labels,
+                       const json_t *symbols) {
+  size_t i;
+  json_t *v;
+  for (size_t k = 0; k < it->n_topics; k++) {
+    const char *t = it->topics[k];
+    if (!strcmp(t, "headline") || !strncmp(t, "sym.", 4)) continue;
+    counts *c = counter(e, t);
+    if (c) in_json_array(labels, t) ? c->tp[split]++ : c->fp[split]++;
+  }
+  json_array_foreach(labels, i, v) {
+    counts *c = counter(e, json_string_value(v));
+    if (c && !in_item(it->topics, it->n_topics, json_string_value(v))) c->fn[split]++;
+  }
+  counts *s = counter(e, "symbols");
+  if (!s) return;
+  for (size_t k = 0; k < it->n_symbols; k++)
+    in_json_array(symbols, it->symbols[k]) ? s->tp[split]++ : s->fp[split]++;
+  json_array_foreach(symbols, i, v)
+    if (!in_item(it->symbols, it->n_symbols, json_string_value(v))) s->fn[split]++;
+}
+
+static void print_eval(const eval *e) {
+  static const char *names[] = {"dev", "holdout"};
+  printf("%-8s %-16s %5s %5s %5s %9s %7s %6s\n", "split", "topic", "tp", "fp", "fn",
+         "precision", "recall", "f1");
+  for (int s = 0; s < 2; s++) {
+    for (size_t i = 0; i < e->n; i++) {
+      const counts *c = &e->c[i];
+      double p = c->tp[s] + c->fp[s] ? (double)c->tp[s] / (c->tp[s] + c->fp[s]) : 1.0;
+      double r = c->tp[s] + c->fn[s] ? (double)c->tp[s] / (c->tp[s] + c->fn[s]) : 1.0;
+      double f = p + r > 0 ? 2 * p * r / (p + r) : 0;
+      printf("%-8s %-16s %5u %5u %5u %9.3f %7.3f %6.3f\n", names[s], c->name, c->tp[s],
+             c->fp[s], c->fn[s], p, r, f);
+    }
+  }
+  printf("items: %u dev, %u holdout\n", e->items[0], e->items[1]);
+}
+
+static void cmd_eval(ctl *c, int argc, char **argv) {
+  if (argc != 1) nf_die(PROG, 2, "eval takes one labelled corpus file");
+  nf_rules *r;
+  char err[1024];
+  int rc = c->rules_path ? nf_rules_load_file(c->rules_path, &r, err, sizeof err)
+                         : nf_rules_load_builtin(&r, err, sizeof err);
+  if (rc < 0) nf_die(PROG, 1, "%s", err);
+  nf_tagger *t = nf_tagger_new(r);
+  nf_buf b = {0};
+  if (!t || nf_read_all(argv[0], &b) < 0) nf_die(PROG, 2, "%s: cannot read", argv[0]);
+  eval *e = calloc(1, sizeof *e);
+  nf_limits lim = nf_limits_default();
+  unsigned line = 0;
+  for (const char *s = b.data, *end = b.data + b.len; s && s < end;) {
+    const char *nl = memchr(s, '\n', (size_t)(end - s));
+    size_t len = (size_t)((nl ? nl : end) - s);
+    line++;
+    json_error_t je;
+    json_t *rec = len ? json_loadb(s, len, 0, &je) : NULL;
+    s = nl ? nl + 1 : end;
+    if (!len) continue;
+    json_t *item = json_object_get(rec, "item");
+    const char *split = json_string_value(json_object_get(rec, "split"));
+    if (!item || !split) nf_die(PROG, 2, "%s:%u: expected {item, topics, symbols, split}", argv[0], line);
+    char *text = json_dumps(item, JSON_COMPACT);
+    nf_item it;
+    nf_error ie;
+    nf_item_init(&it);
+    if (nf_item_from_json(&it, text, strlen(text), &lim, NF_FROM_PRODUCER, &ie) < 0 ||
+        nf_tag_item(t, &it, NULL, &ie) < 0)
+      nf_die(PROG, 2, "%s:%u: %s: %s", argv[0], line, ie.field, ie.msg);
+    int sp = !strcmp(split, "holdout");
+    e->items[sp]++;
+    score_item(e, sp, &it, json_object_get(rec, "topics"), json_object_get(rec, "symbols"));
+    nf_item_clear(&it);
+    free(text);
+    json_decref(rec);
+  }
+  if (c->json) {
+    json_t *out = json_array();
+    for (size_t i = 0; i < e->n; i++)
+      for (int sp = 0; sp < 2; sp++)
+        json_array_append_new(out, json_pack("{s:s,s:s,s:i,s:i,s:i}", "split", sp ? "holdout" : "dev",
+                                             "topic", e->c[i].name, "tp", e->c[i].tp[sp],
+                                             "fp", e->c[i].fp[sp], "fn", e->c[i].fn[sp]));
+    print_json(out);
+    json_decref(out);
+  } else {
+    print_eval(e);
+  }
+  free(e);
+  nf_buf_free(&b);
+  nf_tagger_free(t);
+}
+
 int main(int argc, char **argv) {
   enum { O_RULES = 256, O_DAEMON, O_JSON, O_VERSION };
   static const struct option opts[] = {
@@ -328,6 +465,8 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "stats") || !strcmp(cmd, "topics") || !strcmp(cmd, "reload")) {
     if (optind < argc) nf_die(PROG, 2, "%s takes no arguments", cmd);
     simple_op(&c, cmd);
+  } else if (!strcmp(cmd, "eval")) {
+    cmd_eval(&c, argc - optind, argv + optind);
   } else if (!strcmp(cmd, "tag")) {
     if (c.daemon && c.rules_path) nf_die(PROG, 2, "give --rules or --daemon, not both");
     cmd_tag(&c, argc - optind, argv + optind);

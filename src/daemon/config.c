@@ -39,6 +39,7 @@ static const key keys[] = {
     {"ingest.max_pending_bytes", K_INT, OFF(max_pending_bytes), 4096, 1ll << 30},
     {"ingest.max_connections", K_INT, OFF(max_connections), 1, 1000000},
     {"ingest.ipc_mode", K_OCTAL, OFF(ipc_mode), 0, 0777},
+    {"ingest.tokens_file", K_PATH, OFF(tokens_file), 0, 0},
     {"publish.listen", K_LIST, OFF(publish_listen), 0, 0},
     {"publish.batch", K_BOOL, OFF(publish_batch), 0, 0},
     {"publish.send_buffer", K_INT, OFF(send_buffer), 1, 8192},
@@ -225,6 +226,10 @@ int nfd_config_check(const nfd_config *c, char *err, size_t errsz) {
   }
   if (tls && (!c->tls_cert.value[0] || !c->tls_key.value[0]))
     return snprintf(err, errsz, "publish.listen: tls+tcp:// and wss:// need tls.cert and tls.key"), -1;
+  const char *q = c->query_listen;
+  if (strcmp(q, "off") && !has_scheme(q, "tcp://") && !has_scheme(q, "ipc://") &&
+      !has_scheme(q, "ws://") && !has_scheme(q, "inproc://"))
+    return snprintf(err, errsz, "query.listen: '%s': expected tcp://, ipc://, ws:// or off", q), -1;
   if (strcmp(c->metrics_listen, "off") && !has_scheme(c->metrics_listen, "http://"))
     return snprintf(err, errsz, "metrics.listen: '%s': expected http://HOST:PORT/PATH or off",
                     c->metrics_listen), -1;
@@ -237,6 +242,7 @@ void nfd_config_free(nfd_config *c) {
   list_free(&c->publish_listen);
   free(c->metrics_listen);
   free(c->query_listen);
+  free(c->tokens_file.value);
   free(c->tls_cert.value);
   free(c->tls_key.value);
   free(c->rules.value);

@@ -27,6 +27,7 @@ typedef struct nfd_config {
   char *file; /* -c FILE, or NULL */
   nfd_strlist ingest_listen;
   long long max_item_bytes, max_pending_bytes, max_connections, ipc_mode;
+  nfd_path tokens_file; /* "" = no authentication */
   nfd_strlist publish_listen;
   bool publish_batch;
   long long send_buffer;

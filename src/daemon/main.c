@@ -137,6 +137,12 @@ static int load_tagger(nfd *d, nf_tagger **out, char *err, size_t errsz) {
   return 0;
 }
 
+static int load_tokens(nfd *d, nfd_tokens *out, char *err, size_t errsz) {
+  memset(out, 0, sizeof *out);
+  if (!d->cfg.tokens_file.value[0]) return 0;
+  return nfd_tokens_load(d->cfg.tokens_file.value, out, err, errsz);
+}
+
 /* The new rules are compiled completely before the swap, and the swap
  * happens between two pipeline runs on the loop thread, so no item is ever
  * tagged by a half-loaded rule set. */
@@ -156,6 +162,16 @@ int nfd_reload_rules(nfd *d, char *err, size_t errsz) {
     nfd_log(d, NFD_INFO, "rules reloaded from %s: %zu topics, %zu terms",
             d->cfg.rules.builtin ? "the built-in rules" : d->cfg.rules.value,
             nf_rules_topics(nf_tagger_rules(t)), nf_rules_terms(nf_tagger_rules(t)));
+  }
+  nfd_tokens tokens;
+  char terr[1024];
+  if (load_tokens(d, &tokens, terr, sizeof terr) < 0) {
+    nfd_log(d, NFD_ERROR, "tokens reload rejected, old tokens stay in force: %s", terr);
+    if (rc == 0) snprintf(err, errsz, "%s", terr);
+    rc = -1;
+  } else {
+    nfd_tokens_free(&d->tokens);
+    d->tokens = tokens; /* new connections and unauthenticated ones use these */
   }
   notify("READY=1");
   return rc;
@@ -190,7 +206,11 @@ static void on_signal(uv_signal_t *s, int signum) {
 }
 
 static int start(nfd *d, char *err, size_t errsz) {
-  if (load_tagger(d, &d->tagger, err, errsz) < 0) return -1;
+  if (load_tagger(d, &d->tagger, err, errsz) < 0 || load_tokens(d, &d->tokens, err, errsz) < 0)
+    return -1;
+  if (d->tokens.n)
+    nfd_log(d, NFD_INFO, "producers must authenticate: %zu tokens from %s", d->tokens.n,
+            d->cfg.tokens_file.value);
   nfd_log(d, NFD_INFO, "newsfeedd %s: rules %s: %zu topics, %zu terms", NF_VERSION,
           d->cfg.rules.builtin ? "built-in" : d->cfg.rules.value,
           nf_rules_topics(nf_tagger_rules(d->tagger)), nf_rules_terms(nf_tagger_rules(d->tagger)));
@@ -218,6 +238,7 @@ static void shutdown_all(nfd *d) {
   nfd_ingest_free(d);
   uv_loop_close(&d->loop);
   nf_tagger_free(d->tagger);
+  nfd_tokens_free(&d->tokens);
   nfd_config_free(&d->cfg);
 }
 
@@ -239,7 +260,10 @@ int nfd_main(int argc, char **argv) {
   d->start_ms = nf_now_ms();
   if (f.check) {
     nf_tagger *t;
-    rc = load_tagger(d, &t, err, sizeof err) < 0;
+    nfd_tokens tokens;
+    rc = load_tokens(d, &tokens, err, sizeof err) < 0;
+    nfd_tokens_free(&tokens);
+    if (!rc) rc = load_tagger(d, &t, err, sizeof err) < 0;
     if (rc) fprintf(stderr, "%s\n", err);
     else {
       printf("%s: configuration and rules are valid (%zu topics, %zu terms)\n",
@@ -255,8 +279,7 @@ int nfd_main(int argc, char **argv) {
                          "it is ignored");
   uv_loop_init(&d->loop);
   if (start(d, err, sizeof err) < 0) {
-    nfd_log(d, NFD_ERROR, "%s", err);
-    fprintf(stderr, "newsfeedd: %s\n", err);
+    fprintf(stderr, "newsfeedd: %s\n", err); /* one line; the log said the rest */
     shutdown_all(d);
     goto out;
   }

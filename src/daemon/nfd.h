@@ -23,6 +23,7 @@
 
 #include "daemon/config.h"
 #include "daemon/log.h"
+#include "ingest/auth.h"
 #include "tag/tagger.h"
 #include "util/strmap.h"
 
@@ -38,7 +39,8 @@ typedef struct nfd_metrics {
 typedef struct nfd_job {
   nf_item item;
   nf_answer answer;
-  bool valid; /* decoded and not yet rejected */
+  bool valid;   /* decoded and not yet rejected */
+  bool control; /* not an item (an auth frame): answered, not counted */
   /* The item's fields packed once (publish/): with and without body. */
   nf_buf enc_full, enc_compact;
   uint32_t n_full, n_compact;
@@ -57,6 +59,7 @@ typedef struct nfd {
   nfd_log log;
   nf_limits limits;
   nf_tagger *tagger;
+  nfd_tokens tokens; /* empty: producers need not authenticate */
   nf_idgen idgen;
   int64_t start_ms;
   struct nfd_ingest *ingest;

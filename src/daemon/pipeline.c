@@ -52,7 +52,7 @@ void nfd_pipeline_run(nfd *d, nfd_job *jobs, size_t n) {
       snprintf(j->answer.id, sizeof j->answer.id, "%s", j->item.id);
       atomic_fetch_add(&d->m.items_accepted, 1);
       nfd_log(d, NFD_DEBUG, "item %s: %zu topics", j->item.id, j->item.n_topics);
-    } else {
+    } else if (!j->control) {
       atomic_fetch_add(&d->m.items_rejected, 1);
     }
   }

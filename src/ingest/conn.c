@@ -34,7 +34,11 @@ struct nfd_conn {
   struct nfd_ingest *ing;
   nfd_conn *prev, *next;
   nf_framer fr;
-  uint64_t items; /* items seen on this connection */
+  uint64_t items;  /* items seen on this connection */
+  uint64_t frames; /* lines or frames seen, items and auth alike */
+  bool authed;     /* may send items (always, when no tokens are set) */
+  bool close_after; /* close once this read's answers are written */
+  char producer[65];
   char peer[80];
   size_t pending; /* answer bytes written but not yet completed */
   bool paused, closing, closed_handle;
@@ -50,6 +54,7 @@ typedef struct wreq {
 } wreq;
 
 static void conn_resume(nfd_conn *c);
+static void conn_drain(nfd_conn *c);
 
 static void free_handle(uv_handle_t *h) {
   free(h);
@@ -165,11 +170,54 @@ static nfd_job *new_job(nfd_conn *c) {
   return j;
 }
 
+/* {"auth": TOKEN} as the first frame.  Returns non-zero to stop reading
+ * (failed authentication closes the connection). */
+static int on_auth(nfd_conn *c, nfd_job *j, const char *token) {
+  nfd *d = c->ing->d;
+  c->items--; /* not an item */
+  j->answer.item = 0;
+  j->control = true;
+  if (!d->tokens.n) { /* none configured: anyone may push */
+    c->authed = j->answer.ok = true;
+    return 0;
+  }
+  const char *name = nfd_tokens_check(&d->tokens, token, strlen(token));
+  if (!name) {
+    nf_answer_set_error(&j->answer, 0, "auth", "authentication failed");
+    nfd_log(d, NFD_WARN, "ingest: %s: authentication failed; closing", c->peer);
+    c->close_after = true;
+    return 1;
+  }
+  c->authed = j->answer.ok = true;
+  snprintf(c->producer, sizeof c->producer, "%s", name);
+  snprintf(j->answer.auth, sizeof j->answer.auth, "%s", name);
+  nfd_log(d, NFD_INFO, "ingest: %s authenticated as %s", c->peer, name);
+  return 0;
+}
+
 static int on_frame(void *ctx, nf_fevent ev, const char *p, size_t n) {
   nfd_conn *c = ctx;
   nfd *d = c->ing->d;
   nfd_job *j = new_job(c);
   if (!j) return 1;
+  if (c->frames++ == 0 && ev == NF_FRAME_OK) {
+    char token[300];
+    if (nfd_auth_frame(c->fr.mode == NF_FM_JSON, p, n, token, sizeof token)) {
+      int rc = on_auth(c, j, token);
+      explicit_bzero(token, sizeof token);
+      return rc;
+    }
+  }
+  if (!c->authed) {
+    c->items--;
+    j->answer.item = 0;
+    j->control = true;
+    nf_answer_set_error(&j->answer, 0, "auth",
+                        "authentication required: send {\"auth\": TOKEN} first");
+    nfd_log(d, NFD_INFO, "ingest: %s sent an item without authenticating; closing", c->peer);
+    c->close_after = true;
+    return 1;
+  }
   atomic_fetch_add(&d->m.items_received, 1);
   nf_error err = {{0}, {0}};
   if (ev == NF_FRAME_TOO_LONG) {
@@ -240,6 +288,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   int rc = nf_framer_feed(&c->fr, c->rbuf, (size_t)nread, on_frame, c);
   finish_read(c);
   if (rc < 0) refuse_framing(c);
+  else if (c->close_after) conn_drain(c);
 }
 
 static void conn_resume(nfd_conn *c) {
@@ -291,6 +340,7 @@ void nfd_conn_start(struct nfd_ingest *ing, uv_stream_t *server, bool is_pipe) {
   if (!c) return;
   nfd *d = ing->d;
   nf_framer_init(&c->fr, (size_t)d->cfg.max_item_bytes);
+  c->authed = d->tokens.n == 0;
   peer_name(c, is_pipe);
   if (!is_pipe) uv_tcp_nodelay(&c->h.tcp, 1);
   c->next = ing->conns;

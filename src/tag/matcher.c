@@ -93,15 +93,17 @@
 
 #define TERM_MAX 255
 
-/* Dense entries (16 bits). */
-#define D_ATTN 0x8000u
-#define D_ESC 0x4000u
-#define D_IDX 0x3FFFu
-#define DENSE_MAX 16384u
+/* Dense entries: a row offset and two flags. */
+#define D_ATTN 0x80000000u
+#define D_ESC 0x40000000u
+#define D_OFF 0x3FFFFFFFu
 
-/* Sparse lane values (32 bits). */
+/* Sparse lane values. */
 #define SPARSE_BIT 0x40000000u
 #define ID_MASK 0x3FFFFFFFu
+
+/* Side columns after the nclass transitions of each dense row. */
+enum { X_FLAGS, X_ID, X_FR_LO, X_FR_HI, X_COLS };
 
 /* Per-state reporting flags. */
 #define OF_NOW 1u   /* reports when entered */
@@ -118,8 +120,9 @@
 #define LANES 8
 #define FOR_LANES(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
 #ifndef SLICE_MIN
-#define SLICE_MIN 4096
+#define SLICE_MIN 256
 #endif
+#define SLICE_MAX 8192
 #define LANE_BUF 128
 
 enum { START_ALNUM = 1, END_ALNUM = 2 };
@@ -157,18 +160,20 @@ struct nf_matcher {
 
   /* After compile. */
   uint8_t cls[256];
-  uint32_t nclass;  /* row width */
+  uint32_t nclass;  /* transitions per row */
+  uint32_t width;   /* row width: nclass + X_COLS */
   uint32_t ndense;  /* K */
   uint32_t nstates; /* N */
   uint32_t maxlen;  /* longest term: how far back a state depends */
-  /* The scan-time arrays of both tiers share one block, so that a big
-   * automaton sits in as few (huge) pages as possible. */
+  /* The scan-time arrays share one block, so that a big automaton sits
+   * in as few (huge) pages as possible. */
   void *blob;
-  uint16_t *dense;    /* K rows of nclass entries */
-  uint8_t *dflags;    /* [K]: OF_* of dense states */
-  uint32_t *fr_first; /* [K+1]: sparse children of dense state s are the
-                         sibling subtrees in [fr_first[s], fr_first[s+1]) */
-  srec *sp;           /* [id - K] */
+  uint32_t *dense; /* K rows of width entries */
+  srec *sp;        /* [id - K] */
+  /* Sparse children of dense states ("frontier"), in BFS order; those of
+   * a dense row are [row[X_FR_LO], row[X_FR_HI]). */
+  uint8_t *fr_label;
+  uint32_t *fr_val;
   uint32_t *out_start; /* N + 1 */
   uint32_t *out_link;  /* N */
   output *outs;        /* nterms */
@@ -403,13 +408,14 @@ static void make_classes(nf_matcher *m, build *b) {
   if (other) b->class_alnum[k_other] = 0;
   if (other_alnum) b->class_alnum[k_alnum] = 1;
   m->nclass = k + (uint32_t)other + (uint32_t)other_alnum;
+  m->width = m->nclass + X_COLS;
 }
 
-/* Dense rows for the first K states: within the byte budget, addressable
- * with 14 bits, at least the root. */
+/* Dense rows for the first K states: within the byte budget, at least
+ * the root, and row offsets must fit in 30 bits. */
 static void choose_dense(nf_matcher *m, const build *b) {
-  size_t k = m->dense_limit / ((size_t)m->nclass * sizeof(uint16_t));
-  if (k > DENSE_MAX) k = DENSE_MAX;
+  size_t k = m->dense_limit / ((size_t)m->width * sizeof(uint32_t));
+  if (k > D_OFF / m->width) k = D_OFF / m->width;
   if (k > b->n) k = b->n;
   if (k < 1) k = 1;
   m->ndense = (uint32_t)k;
@@ -461,56 +467,63 @@ static uint32_t delta_id(const nf_matcher *m, const build *b, uint32_t f,
     if (k) return k;
     f = b->fail[f];
   }
-  uint16_t e = m->dense[(size_t)f * m->nclass + m->cls[c]];
-  return (e & D_ESC) ? child_of(b, e & D_IDX, c) : (e & D_IDX);
+  uint32_t e = m->dense[(size_t)f * m->width + m->cls[c]];
+  uint32_t s = (e & D_OFF) / m->width; /* that row may not be filled yet */
+  return (e & D_ESC) ? child_of(b, s, c) : s;
 }
 
 /* Fills the row of dense state S: its failure state's row (complete, as
  * failure states are shallower) overlaid with S's own edges.  Entries into
- * NOW states carry D_ATTN; this travels with the copies, as it should. */
+ * NOW states carry D_ATTN; this travels with the copies, as it should.
+ * An edge to a sparse child is an escape naming S's own row. */
 static void fill_row(nf_matcher *m, const build *b, uint32_t s) {
-  size_t w = m->nclass;
-  uint16_t *row = m->dense + (size_t)s * w;
+  size_t w = m->width, n = m->nclass;
+  uint32_t *row = m->dense + (size_t)s * w;
   if (s == 0)
-    memset(row, 0, w * sizeof(uint16_t));
+    memset(row, 0, n * sizeof(uint32_t));
   else
-    memcpy(row, m->dense + (size_t)b->fail[s] * w, w * sizeof(uint16_t));
+    memcpy(row, m->dense + (size_t)b->fail[s] * w, n * sizeof(uint32_t));
   for (uint32_t k = b->first[s]; k < b->first[s + 1]; k++) {
-    uint32_t e = k < m->ndense ? (k | ((b->of[k] & OF_NOW) ? D_ATTN : 0))
-                               : (D_ESC | s);
-    row[m->cls[b->label[k]]] = (uint16_t)e;
+    uint32_t e = k < m->ndense
+                     ? (k * (uint32_t)w) | ((b->of[k] & OF_NOW) ? D_ATTN : 0)
+                     : (D_ESC | (s * (uint32_t)w));
+    row[m->cls[b->label[k]]] = e;
   }
+  row[n + X_FLAGS] = b->of[s];
+  row[n + X_ID] = s;
+  row[n + X_FR_LO] = (b->first[s] > m->ndense ? b->first[s] : m->ndense) -
+                     m->ndense;
+  row[n + X_FR_HI] = (b->first[s + 1] > m->ndense ? b->first[s + 1]
+                                                  : m->ndense) -
+                     m->ndense;
 }
 
 /* Once all rows exist: the exits of LATER states on non-alphanumeric
  * classes must stop the scan to report. */
 static void mark_later_exits(nf_matcher *m, const build *b) {
-  size_t w = m->nclass;
   for (uint32_t s = 0; s < m->ndense; s++) {
     if (!(b->of[s] & OF_LATER)) continue;
-    uint16_t *row = m->dense + (size_t)s * w;
-    for (size_t x = 0; x < w; x++)
+    uint32_t *row = m->dense + (size_t)s * m->width;
+    for (size_t x = 0; x < m->nclass; x++)
       if (!b->class_alnum[x]) row[x] |= D_ATTN;
   }
 }
 
-static size_t round64(size_t n) { return (n + 63) & ~(size_t)63; }
-
 /* Carves the scan-time arrays out of one block. */
-static int alloc_blob(nf_matcher *m, uint32_t n) {
+static int alloc_blob(nf_matcher *m, uint32_t n, uint32_t nfr) {
   uint32_t K = m->ndense;
-  size_t o_flags = round64((size_t)K * m->nclass * sizeof(uint16_t));
-  size_t o_first = o_flags + round64(K);
-  size_t o_sp = o_first + round64(((size_t)K + 1) * sizeof(uint32_t));
-  size_t size = o_sp + (size_t)(n - K) * sizeof(srec), held;
-  char *p = table_alloc(size, &held);
+  size_t o_sp = ((size_t)K * m->width * sizeof(uint32_t) + 63) & ~(size_t)63;
+  size_t o_val = o_sp + (size_t)(n - K) * sizeof(srec);
+  size_t o_label = o_val + (size_t)nfr * sizeof(uint32_t);
+  size_t held;
+  char *p = table_alloc(o_label + nfr, &held);
   if (!p) return -1;
   m->blob = p;
   m->bytes += held;
-  m->dense = (uint16_t *)(void *)p;
-  m->dflags = (uint8_t *)(p + o_flags);
-  m->fr_first = (uint32_t *)(void *)(p + o_first);
+  m->dense = (uint32_t *)(void *)p;
   m->sp = (srec *)(void *)(p + o_sp);
+  m->fr_val = (uint32_t *)(void *)(p + o_val);
+  m->fr_label = (uint8_t *)(p + o_label);
   return 0;
 }
 
@@ -518,7 +531,7 @@ static int alloc_blob(nf_matcher *m, uint32_t n) {
  * pass: a state's children are finished before its row is filled. */
 static int make_automaton(nf_matcher *m, build *b) {
   uint32_t n = b->n, K = m->ndense;
-  if (alloc_blob(m, n)) return -1;
+  if (alloc_blob(m, n, b->first[K] - K)) return -1;
   m->out_link = malloc((size_t)n * sizeof(uint32_t));
   b->fail = malloc((size_t)n * sizeof(uint32_t));
   b->of = malloc(n);
@@ -597,24 +610,20 @@ static int renumber_outputs(nf_matcher *m, const uint32_t *perm, uint32_t n) {
   return 0;
 }
 
-/* Lane value of BFS state Q. */
+/* Lane value of BFS state Q: a row offset, or a sparse id. */
 static uint32_t lane_value(const nf_matcher *m, const uint32_t *perm,
                            uint32_t q) {
-  return q < m->ndense ? q : (SPARSE_BIT | perm[q]);
+  return q < m->ndense ? q * m->width : (SPARSE_BIT | perm[q]);
 }
 
-/* The scan-time arrays of both tiers, in final ids.  The sparse children
- * of dense state s are the subtrees of BFS ids max(first[s], K) ..
- * first[s+1]-1, which order_sparse laid out one after the other. */
+/* The sparse records and the frontier, in final ids. */
 static void pack_tiers(nf_matcher *m, const build *b, const uint32_t *perm,
                        const uint32_t *size) {
   uint32_t n = b->n, K = m->ndense;
-  for (uint32_t s = 0; s < K; s++) {
-    uint32_t r = b->first[s] > K ? b->first[s] : K;
-    m->fr_first[s] = r < b->first[K] ? perm[r] : n;
-    m->dflags[s] = b->of[s];
+  for (uint32_t i = 0; i < b->first[K] - K; i++) {
+    m->fr_label[i] = b->label[K + i];
+    m->fr_val[i] = lane_value(m, perm, K + i);
   }
-  m->fr_first[K] = n;
   for (uint32_t q = K; q < n; q++) {
     srec *r = &m->sp[perm[q] - K];
     r->fail = lane_value(m, perm, b->fail[q]);
@@ -659,9 +668,8 @@ static void free_compiled(nf_matcher *m) {
   free(m->out_link);
   free(m->outs);
   m->blob = NULL;
-  m->dense = NULL;
-  m->dflags = NULL;
-  m->fr_first = m->out_start = m->out_link = NULL;
+  m->dense = m->fr_val = m->out_start = m->out_link = NULL;
+  m->fr_label = NULL;
   m->sp = NULL;
   m->outs = NULL;
   m->bytes = 0;
@@ -742,22 +750,21 @@ void nf_matcher_free(nf_matcher *m) {
 
 static unsigned state_flags(const nf_matcher *m, uint32_t v) {
   if (v & SPARSE_BIT) return m->sp[(v & ID_MASK) - m->ndense].of;
-  return m->dflags[v];
+  return m->dense[v + m->nclass + X_FLAGS];
 }
 
 /* Lane value after dense entry E was read on byte C.  An escape names the
- * dense state whose child on C is the (sparse) next state. */
+ * row of the dense state whose child on C is the (sparse) next state. */
 static uint32_t resolve(const nf_matcher *m, uint32_t e, uint8_t c) {
-  if (!(e & D_ESC)) return e & D_IDX;
-  uint32_t s = e & D_IDX, K = m->ndense;
-  for (uint32_t k = m->fr_first[s]; k < m->fr_first[s + 1];
-       k = m->sp[k - K].end)
-    if (m->sp[k - K].label == c) return SPARSE_BIT | k;
+  if (!(e & D_ESC)) return e & D_OFF;
+  const uint32_t *row = m->dense + (e & D_OFF) + m->nclass;
+  for (uint32_t k = row[X_FR_LO]; k < row[X_FR_HI]; k++)
+    if (m->fr_label[k] == c) return m->fr_val[k];
   return 0; /* unreachable: the escape exists because that child does */
 }
 
 static uint32_t dense_step(const nf_matcher *m, uint32_t v, uint8_t c) {
-  return resolve(m, m->dense[(size_t)v * m->nclass + m->cls[c]], c);
+  return resolve(m, m->dense[v + m->cls[c]], c);
 }
 
 /* One step from sparse state Q on byte C.  Children are visited in label
@@ -788,7 +795,8 @@ static uint32_t step(const nf_matcher *m, uint32_t v, uint8_t c) {
  * non-zero when the callback asked to stop. */
 static int report(const nf_matcher *m, uint32_t v, const uint8_t *t,
                   size_t len, size_t end, nf_match_cb cb, void *ctx) {
-  uint32_t s = (v & SPARSE_BIT) ? (v & ID_MASK) : v;
+  uint32_t s = (v & SPARSE_BIT) ? (v & ID_MASK)
+                                : m->dense[v + m->nclass + X_ID];
   int end_ok = end >= len || !is_alnum(t[end]);
   do {
     for (uint32_t k = m->out_start[s]; k < m->out_start[s + 1]; k++) {
@@ -855,16 +863,15 @@ static int lane_step(const nf_matcher *m, const uint8_t *t, size_t len,
  * state at the end by looking at the byte that follows. */
 static int run_single(const nf_matcher *m, const uint8_t *t, size_t len,
                       lane *l, nf_match_cb cb, void *ctx) {
-  const uint16_t *dense = m->dense;
+  const uint32_t *dense = m->dense;
   const uint8_t *cls = m->cls;
-  const size_t w = m->nclass;
   uint32_t v = l->v;
   size_t i = l->pos, stop = l->end;
   l->direct = 1;
   while (i < stop) {
     if (!(v & SPARSE_BIT)) {
       for (; i < stop; i++) { /* the hot loop */
-        uint32_t e = dense[v * w + cls[t[i]]];
+        uint32_t e = dense[v + cls[t[i]]];
         if (e & (D_ATTN | D_ESC)) break;
         v = e;
       }
@@ -883,7 +890,7 @@ static int run_single(const nf_matcher *m, const uint8_t *t, size_t len,
 #define LANE_LOAD(k)  \
   uint32_t v##k = v[k]; \
   const uint8_t *p##k = p[k];
-#define LANE_NEXT(k) uint32_t n##k = dense[v##k * w + cls[p##k[s]]];
+#define LANE_NEXT(k) uint32_t n##k = dense[v##k + cls[p##k[s]]];
 #define LANE_OR(k) n##k |
 #define LANE_COMMIT(k) v##k = n##k;
 #define LANE_STORE(k) v[k] = v##k;
@@ -896,9 +903,8 @@ static int run_single(const nf_matcher *m, const uint8_t *t, size_t len,
  * latencies.  Returns the number of rounds done. */
 static size_t lockstep(const nf_matcher *m, const uint8_t *const *p,
                        uint32_t *v, size_t steps) {
-  const uint16_t *dense = m->dense;
+  const uint32_t *dense = m->dense;
   const uint8_t *cls = m->cls;
-  const size_t w = m->nclass;
   size_t s = 0;
   FOR_LANES(LANE_LOAD)
   while (s < steps) {
@@ -923,7 +929,7 @@ static int careful_round(const nf_matcher *m, const uint8_t *t, size_t len,
     lane *l = &ln[k];
     if (l->pos == l->end) continue;
     if (!(v[k] & SPARSE_BIT)) {
-      uint32_t e = m->dense[v[k] * m->nclass + m->cls[t[l->pos]]];
+      uint32_t e = m->dense[v[k] + m->cls[t[l->pos]]];
       if (!(e & (D_ATTN | D_ESC))) {
         v[k] = e;
         l->pos++;
@@ -1002,16 +1008,19 @@ void nf_matcher_scan(const nf_matcher *m, const char *text, size_t len,
                      nf_match_cb cb, void *ctx) {
   if (!m || !m->compiled || !text || !cb) return;
   const uint8_t *t = (const uint8_t *)text;
-  size_t warm = m->maxlen;
-  /* A window is r + (LANES-1) * (r - warm) bytes; warm-up stays <= 1/8. */
-  size_t r = SLICE_MIN > 8 * warm ? SLICE_MIN : 8 * warm;
-  size_t span = r + (LANES - 1) * (r - warm), base = 0;
+  size_t warm = m->maxlen, base = 0;
   uint32_t v = 0;
-  if (len >= span) {
-    /* Stretch the slices so the windows tile the text: no long tail. */
-    size_t nwin = len / span;
-    r = (len / nwin + (LANES - 1) * warm) / LANES;
-    span = r + (LANES - 1) * (r - warm);
+  /* A window of slices of R bytes spans R + (LANES-1) * (R - warm) bytes.
+   * Slices of at least 4 * warm keep warm-up cheap; texts too short for
+   * that run as one lane. */
+  size_t rmin = SLICE_MIN > 4 * warm ? SLICE_MIN : 4 * warm;
+  size_t rmax = SLICE_MAX > rmin ? SLICE_MAX : rmin;
+  if (len >= rmin + (LANES - 1) * (rmin - warm)) {
+    /* As few windows as rmax allows, stretched to tile the text. */
+    size_t nwin = len / (rmax + (LANES - 1) * (rmax - warm)) + 1;
+    size_t r = (len / nwin + (LANES - 1) * warm) / LANES;
+    if (r < rmin) r = rmin;
+    size_t span = r + (LANES - 1) * (r - warm);
     for (; len - base >= span; base += span)
       if (run_window(m, t, len, base, r, &v, cb, ctx)) return;
   }

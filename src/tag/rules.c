@@ -18,15 +18,19 @@
 
 #include "tag/fold.h"
 #include "tag/rules_impl.h"
+#include "tag/symbols.h"
 #include "util/yaml_tree.h"
 
 extern const char nf_default_rules[];
 extern const size_t nf_default_rules_len;
+extern const char nf_default_symbols[];
+extern const size_t nf_default_symbols_len;
 
 typedef struct build {
   nf_rules *r;
   const nf_ynode *root, *topics_node;
-  size_t cap_terms, cap_strings;
+  size_t cap_terms, cap_strings, cap_dict;
+  const char *file; /* the rules file; NULL for the built-in rules */
   char *err;
   size_t errsz;
 } build;
@@ -222,6 +226,7 @@ static int parse_topic(build *b, uint32_t idx, const nf_ynode *def) {
     else if (!strcmp(key, "from")) rc = parse_refs(b, v, "from", &t->from, &t->n_from);
     else if (!strcmp(key, "implies")) rc = parse_refs(b, v, "implies", &t->implies, &t->n_implies);
     else if (!strcmp(key, "symbols")) rc = bool_of(b, v, "symbols", &t->symbols);
+    else if (!strcmp(key, "priority")) rc = int_in(b, v, "priority", 1, 9, &t->priority);
     else if (!strcmp(key, "all")) rc = bool_of(b, v, "all", &t->all);
     else if (!strcmp(key, "compact")) {
       bool c;
@@ -296,6 +301,89 @@ static int order_topics(build *b) {
   return 0;
 }
 
+/* ---- symbol dictionary --------------------------------------------------- */
+
+static int add_name(build *b, const nf_ynode *name, const char *symbol) {
+  if (name->type != NF_Y_SCALAR || name->len < 2 || name->len > 80)
+    return nf_yerr(name, b->err, b->errsz, "a company name must be 2..80 bytes");
+  nf_rules *r = b->r;
+  nf_dict_entry *d = grow(r->dict, r->n_dict, &b->cap_dict, sizeof *d);
+  if (!d) return oom(b);
+  r->dict = d;
+  const char *n = keep_string(b, name->str);
+  if (!n) return oom(b);
+  char folded[256];
+  size_t flen = nf_fold(name->str, name->len, folded, NF_FOLD_WIDTH | NF_FOLD_CASE);
+  d[r->n_dict] = (nf_dict_entry){.name = n, .symbol = symbol};
+  if (nf_matcher_add(r->matcher, folded, flen, NF_DICT_BIT | (uint32_t)r->n_dict) < 0)
+    return nf_yerr(name, b->err, b->errsz, "name rejected by the matcher");
+  r->n_dict++;
+  return 0;
+}
+
+static int parse_dictionary(build *b, const nf_ynode *root) {
+  const nf_ynode *syms = nf_ymap_get(root, "symbols");
+  for (size_t i = 0; i + 1 < root->n; i += 2)
+    if (strcmp(root->kids[i]->str, "version") && strcmp(root->kids[i]->str, "symbols"))
+      return nf_yerr(root->kids[i], b->err, b->errsz,
+                     "unknown key '%s' (expected version, symbols)", root->kids[i]->str);
+  if (!syms || want(b, syms, NF_Y_MAP, "symbols") < 0)
+    return syms ? -1 : nf_yerr(root, b->err, b->errsz, "dictionary needs 'symbols'");
+  for (size_t i = 0; i + 1 < syms->n; i += 2) {
+    const nf_ynode *k = syms->kids[i], *names = syms->kids[i + 1];
+    char norm[NF_SYMBOL_MAX];
+    if (nf_symbol_normalize(k->str, k->len, norm) < 0 || strcmp(norm, k->str))
+      return nf_yerr(k, b->err, b->errsz,
+                     "'%s' is not a normalised symbol (CODE.EXCHANGE, e.g. 600519.SH, "
+                     "00700.HK, AAPL.US)", k->str);
+    const char *sym = keep_string(b, k->str);
+    if (!sym) return oom(b);
+    if (want(b, names, NF_Y_SEQ, "the names of a symbol") < 0) return -1;
+    for (size_t j = 0; j < names->n; j++)
+      if (add_name(b, names->kids[j], sym) < 0) return -1;
+  }
+  return 0;
+}
+
+/* Loads the dictionary named by the rules (`dictionary: FILE`, relative to
+ * the rules file), or the built-in one for the built-in rules. */
+static int load_dictionary(build *b, const nf_ynode *ref) {
+  nf_buf text = {0};
+  char path[4096];
+  const char *name;
+  if (!b->file) {
+    name = "<built-in symbols.yaml>";
+    nf_buf_append(&text, nf_default_symbols, nf_default_symbols_len);
+  } else {
+    if (ref->str[0] == '/') snprintf(path, sizeof path, "%s", ref->str);
+    else {
+      const char *slash = strrchr(b->file, '/');
+      int dirlen = slash ? (int)(slash - b->file) : 1;
+      snprintf(path, sizeof path, "%.*s/%s", dirlen, slash ? b->file : ".", ref->str);
+    }
+    name = path;
+    FILE *f = fopen(path, "rb");
+    if (!f) return nf_yerr(ref, b->err, b->errsz, "dictionary %s: %s", path, strerror(errno));
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) nf_buf_append(&text, chunk, n);
+    fclose(f);
+  }
+  nf_ydocs docs;
+  int rc = nf_yaml_parse(text.data ? text.data : "", text.len, name, &docs, b->err, b->errsz);
+  nf_buf_free(&text);
+  if (rc < 0) return -1;
+  if (docs.n != 1 || docs.docs[0]->type != NF_Y_MAP) {
+    nf_ynode at = {.file = name, .line = 1, .col = 1};
+    rc = nf_yerr(&at, b->err, b->errsz, "a dictionary is one map with 'symbols'");
+  } else {
+    rc = parse_dictionary(b, docs.docs[0]);
+  }
+  /* node names point into DOCS: keep_string copied what we keep */
+  nf_yaml_free(&docs);
+  return rc;
+}
+
 static int compile(build *b) {
   const nf_ynode *root = b->root;
   if (!root || root->type != NF_Y_MAP)
@@ -314,9 +402,12 @@ static int compile(build *b) {
     } else if (!strcmp(k->str, "topics")) {
       if (want(b, v, NF_Y_MAP, "topics") < 0) return -1;
       b->topics_node = v;
+    } else if (!strcmp(k->str, "dictionary")) {
+      if (want(b, v, NF_Y_SCALAR, "dictionary") < 0 || load_dictionary(b, v) < 0) return -1;
     } else {
       return nf_yerr(k, b->err, b->errsz,
-                     "unknown key '%s' (expected version, weights, topics)", k->str);
+                     "unknown key '%s' (expected version, weights, dictionary, topics)",
+                     k->str);
     }
   }
   const nf_ynode *tn = b->topics_node;
@@ -343,11 +434,11 @@ static int compile(build *b) {
   return 0;
 }
 
-int nf_rules_compile(const char *buf, size_t len, const char *file,
-                     nf_rules **out, char *err, size_t errsz) {
+static int compile_text(const char *buf, size_t len, const char *file, bool builtin,
+                        nf_rules **out, char *err, size_t errsz) {
   nf_ydocs docs;
   if (nf_yaml_parse(buf, len, file, &docs, err, errsz) < 0) return -1;
-  build b = {.err = err, .errsz = errsz};
+  build b = {.err = err, .errsz = errsz, .file = builtin ? NULL : file};
   b.r = calloc(1, sizeof *b.r);
   int rc = -1;
   if (b.r && (b.r->matcher = nf_matcher_new())) {
@@ -370,6 +461,11 @@ int nf_rules_compile(const char *buf, size_t len, const char *file,
   return 0;
 }
 
+int nf_rules_compile(const char *buf, size_t len, const char *file,
+                     nf_rules **out, char *err, size_t errsz) {
+  return compile_text(buf, len, file, false, out, err, errsz);
+}
+
 int nf_rules_load_file(const char *path, nf_rules **out, char *err, size_t errsz) {
   FILE *f = fopen(path, "rb");
   if (!f) return snprintf(err, errsz, "%s: %s", path, strerror(errno)), -1;
@@ -390,8 +486,8 @@ int nf_rules_load_file(const char *path, nf_rules **out, char *err, size_t errsz
 }
 
 int nf_rules_load_builtin(nf_rules **out, char *err, size_t errsz) {
-  return nf_rules_compile(nf_default_rules, nf_default_rules_len,
-                          "<built-in rules.yaml>", out, err, errsz);
+  return compile_text(nf_default_rules, nf_default_rules_len, "<built-in rules.yaml>", true,
+                      out, err, errsz);
 }
 
 void nf_rules_free(nf_rules *r) {
@@ -412,6 +508,7 @@ void nf_rules_free(nf_rules *r) {
   for (size_t i = 0; i < r->n_strings; i++) free(r->strings[i]);
   free(r->strings);
   free(r->terms);
+  free(r->dict);
   if (r->matcher) nf_matcher_free(r->matcher);
   free(r);
 }

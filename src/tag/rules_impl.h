@@ -22,6 +22,7 @@ typedef struct nf_term {
 typedef struct nf_topic_rule {
   char *name;
   int threshold;
+  int priority;        /* 1..9: items tagged here get at most this priority; 0 = none */
   bool all, compact, symbols;
   unsigned kinds;      /* bit per nf_kind; 0 = any */
   char **sources;      /* folded, lower case */
@@ -31,6 +32,15 @@ typedef struct nf_topic_rule {
   uint32_t *implies;
   size_t n_implies;
 } nf_topic_rule;
+
+/* Matcher values with this bit name a dictionary entry (index into
+ * dict_symbol), not a term. */
+#define NF_DICT_BIT 0x80000000u
+
+typedef struct nf_dict_entry {
+  const char *name;   /* as written, for explanations */
+  const char *symbol; /* normalised CODE.EXCHANGE */
+} nf_dict_entry;
 
 struct nf_rules {
   nf_topic_rule *topics;
@@ -43,6 +53,8 @@ struct nf_rules {
   char **strings;      /* term texts, owned */
   size_t n_strings;
   int field_weight[NF_NFIELDS];
+  nf_dict_entry *dict; /* company names -> symbols (dictionary: FILE) */
+  size_t n_dict;
   nf_matcher *matcher;
 };
 

@@ -20,6 +20,7 @@
  * tagger is used by one thread at a time; the rules it points to are never
  * modified after compilation.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,8 +28,12 @@
 #include "tag/rules_impl.h"
 #include "tag/symbols.h"
 
+#define MAX_SYMBOLS 64
+
 struct nf_tagger {
   nf_rules *r;
+  nf_symbol syms[MAX_SYMBOLS]; /* the item's symbols, gathered before topics */
+  size_t n_syms;
   uint32_t *stamp; /* per term and field: generation that last counted it */
   uint32_t gen;
   int *score;
@@ -96,9 +101,23 @@ static void explain(nf_tagger *t, const char *topic, const char *what,
   e->r[e->n++] = (nf_reason){topic, what, detail, field, score};
 }
 
+static void add_symbol(nf_tagger *t, const char *sym) {
+  for (size_t i = 0; i < t->n_syms; i++)
+    if (!strcmp(t->syms[i].s, sym)) return;
+  if (t->n_syms < MAX_SYMBOLS) snprintf(t->syms[t->n_syms++].s, NF_SYMBOL_MAX, "%s", sym);
+}
+
 static int on_hit(void *ctx, uint32_t value, size_t start, size_t end) {
   (void)start, (void)end;
   nf_tagger *t = ctx;
+  if (value & NF_DICT_BIT) { /* a company name from the dictionary */
+    const nf_dict_entry *e = &t->r->dict[value & ~NF_DICT_BIT];
+    size_t before = t->n_syms;
+    add_symbol(t, e->symbol);
+    if (t->n_syms > before)
+      explain(t, e->symbol, "dictionary", e->name, field_names[t->field], 0);
+    return 0;
+  }
   const nf_term *term = &t->r->terms[value];
   if (!(term->fields & (1u << t->field))) return 0;
   const char *topic = t->r->topics[term->topic].name;
@@ -131,19 +150,16 @@ static int scan_field(nf_tagger *t, unsigned field, const char *text) {
   return 0;
 }
 
-/* Producer symbols, normalised, then those found in the text. */
+/* Producer symbols, normalised, then codes found in the text; company
+ * names are added while scanning (on_hit). */
 static int collect_symbols(nf_tagger *t, nf_item *it, nf_error *err) {
-  const size_t max = 64;
-  nf_symbol syms[64];
-  size_t n = 0;
-  for (size_t i = 0; i < it->n_symbols && n < max; i++) {
+  t->n_syms = 0;
+  for (size_t i = 0; i < it->n_symbols; i++) {
     nf_symbol s;
     if (nf_symbol_normalize(it->symbols[i], strlen(it->symbols[i]), s.s) < 0)
       return nf_fail(err, "symbols", "'%s' is not a recognisable symbol (use CODE.EXCHANGE, e.g. 600519.SH, 00700.HK, AAPL.US)",
                      it->symbols[i]);
-    bool dup = false;
-    for (size_t j = 0; j < n; j++) dup |= !strcmp(syms[j].s, s.s);
-    if (!dup) syms[n++] = s;
+    add_symbol(t, s.s);
   }
   const char *fields[] = {it->title, it->summary, it->body};
   for (size_t f = 0; f < 3; f++) {
@@ -156,15 +172,18 @@ static int collect_symbols(nf_tagger *t, nf_item *it, nf_error *err) {
       t->fold_cap = len;
     }
     size_t fl = nf_fold(fields[f], len, t->fold, NF_FOLD_WIDTH);
-    nf_symbols_extract(t->fold, fl, syms, &n, max);
+    nf_symbols_extract(t->fold, fl, t->syms, &t->n_syms, MAX_SYMBOLS);
   }
-  const char **arr = nf_item_alloc(it, (n ? n : 1) * sizeof *arr);
-  if (!arr) return nf_fail(err, "", "out of memory");
-  for (size_t i = 0; i < n; i++)
-    if (!(arr[i] = nf_item_strdup(it, syms[i].s, strlen(syms[i].s))))
-      return nf_fail(err, "", "out of memory");
+  return 0;
+}
+
+static int store_symbols(nf_tagger *t, nf_item *it) {
+  const char **arr = nf_item_alloc(it, (t->n_syms ? t->n_syms : 1) * sizeof *arr);
+  if (!arr) return -1;
+  for (size_t i = 0; i < t->n_syms; i++)
+    if (!(arr[i] = nf_item_strdup(it, t->syms[i].s, strlen(t->syms[i].s)))) return -1;
   it->symbols = arr;
-  it->n_symbols = n;
+  it->n_symbols = t->n_syms;
   return 0;
 }
 
@@ -195,6 +214,19 @@ static bool decide(nf_tagger *t, uint32_t i, const nf_item *it, const char *src)
   return m;
 }
 
+/* Priority rules: a topic with `priority: N` makes its items at least that
+ * urgent, unless the producer chose a priority itself. */
+static void apply_priority(nf_tagger *t, nf_item *it) {
+  if (it->has_priority) return;
+  for (size_t i = 0; i < t->r->n_topics; i++) {
+    int p = t->r->topics[i].priority;
+    if (t->matched[i] && p && p < it->priority) {
+      it->priority = p;
+      explain(t, t->r->topics[i].name, "priority", NULL, NULL, p);
+    }
+  }
+}
+
 static int set_topics(nf_tagger *t, nf_item *it) {
   const nf_rules *r = t->r;
   size_t n = 0;
@@ -212,6 +244,9 @@ static int set_topics(nf_tagger *t, nf_item *it) {
     memcpy(s + 4, it->symbols[i], len + 1);
     arr[n++] = s;
     explain(t, s, "symbol", it->symbols[i], NULL, 0);
+    for (size_t k = 0; t->ex && k < t->ex->n; k++) /* name the topic, not the symbol */
+      if (!strcmp(t->ex->r[k].what, "dictionary") && !strcmp(t->ex->r[k].topic, it->symbols[i]))
+        t->ex->r[k].topic = s;
   }
   it->topics = arr;
   it->n_topics = n;
@@ -232,7 +267,7 @@ int nf_tag_item(nf_tagger *t, nf_item *it, nf_explain *ex, nf_error *err) {
   if (collect_symbols(t, it, err) < 0) return -1;
   if (scan_field(t, NF_FIELD_TITLE, it->title) < 0 ||
       scan_field(t, NF_FIELD_SUMMARY, it->summary) < 0 ||
-      scan_field(t, NF_FIELD_BODY, it->body) < 0)
+      scan_field(t, NF_FIELD_BODY, it->body) < 0 || store_symbols(t, it) < 0)
     return nf_fail(err, "", "out of memory");
   char src[1025];
   const char *folded_src = NULL;
@@ -247,6 +282,7 @@ int nf_tag_item(nf_tagger *t, nf_item *it, nf_explain *ex, nf_error *err) {
     uint32_t i = r->order[k];
     t->matched[i] = decide(t, i, it, folded_src);
   }
+  apply_priority(t, it);
   if (set_topics(t, it) < 0 || t->oom) return nf_fail(err, "", "out of memory");
   t->ex = NULL;
   return 0;
