@@ -64,8 +64,8 @@ class Daemon:
 
     def __init__(self, extra_args=(), config=None, ingest=None, publish=None, files=None):
         self.dir = tempfile.mkdtemp(prefix="nftest-")
-        for name, text in (files or {}).items():
-            with open(os.path.join(self.dir, name), "w") as f:
+        for name, text in (files or {}).items():  # private: tokens files must be
+            with open(os.open(os.path.join(self.dir, name), os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
                 f.write(text)
         self.ingest_port = free_port()
         self.publish_port = free_port()
