@@ -14,17 +14,20 @@
  * ones the scan visits nearly all the time, come first.  Two tiers:
  *
  *   - Dense states, ids [0, K): a full DFA row each, failure transitions
- *     resolved at compile time, one 16-bit entry per byte class:
- *         entry = dense[id * classes + cls[byte]]
- *     The low 14 bits are the next dense state, or with D_ESC set, the
- *     dense state that owns the (sparse) next state as a child; D_ATTN
- *     says the step must report something (see below).  16-bit entries
- *     halve the cache footprint of the hot rows, at the price of
- *     K <= 16384: enough for the hot upper levels of term sets well past
- *     10,000 terms.  K is also bounded by a byte budget
- *     (nf_matcher_set_dense_limit).  Big tables ask for transparent huge
- *     pages: the scan jumps around them, and TLB misses cost as much as
- *     cache misses on virtual machines.
+ *     resolved at compile time, one 32-bit entry per byte class.  An entry
+ *     holds the next state's row offset (id * row width), so a step is
+ *         v = dense[v + cls[byte]]
+ *     with no multiply.  D_ESC marks an edge into a sparse state: the
+ *     offset is then that of the dense state that owns it as a child, and
+ *     a short search of that state's sparse children (the "frontier")
+ *     finds it.  D_ATTN marks a step that must report (see below).  After
+ *     the byte classes, each row has a few side columns (flags, id,
+ *     frontier range) that only the slow paths read.  K is bounded by a
+ *     byte budget (nf_matcher_set_dense_limit, default DENSE_DEFAULT):
+ *     small and medium term sets are mostly dense, big ones keep their hot
+ *     upper levels dense.  Big tables ask for transparent huge pages: the
+ *     scan jumps around them, and TLB misses cost as much as cache misses
+ *     on virtual machines.
  *   - Sparse states, ids [K, N): goto/failure form, one 12-byte record
  *     each, renumbered depth-first.  A state's first child is the next
  *     record and its subtree ends at rec.end, where its next sibling
@@ -32,10 +35,10 @@
  *     A missing edge follows failure links until a dense state answers.
  *
  * Byte classes: only bytes that occur in some term get a column of their
- * own; the others share class 0 (not alphanumeric) or 1 (alphanumeric),
- * which lead back to the root.  Columns follow byte order, so the likely
- * next columns of a state share cache lines (the UTF-8 lead bytes of CJK
- * text, for instance, are adjacent).
+ * own, in byte order, so a state's likely next columns share cache lines
+ * (the UTF-8 lead bytes of CJK text, for instance, are adjacent).  The
+ * other bytes share one class for alphanumerics and one for the rest;
+ * both lead back to the root.
  *
  * Reporting without leaving the loop: all terms ending in a state end with
  * the same byte, the label of the edge into it.  If that byte is not
@@ -43,22 +46,25 @@
  * (LATER state), every term there needs a non-alphanumeric byte after it,
  * so the report waits for the next byte: the transitions out of a LATER
  * state on non-alphanumeric classes carry D_ATTN, and a scan that stays
- * inside a word never stops.  At the end of the text (or of a lane) a
- * LATER state checks the following byte itself.  Start boundaries are
- * checked per term when reporting (start = end - len).
+ * inside a word does not stop at all.  At the end of the text (or of a
+ * lane) a LATER state looks at the following byte itself.  Start
+ * boundaries are checked per term when reporting (start = end - len).
  *
- * A scan's current state ("lane value", uint32) is a dense id, or
+ * A scan's current state ("lane value", uint32) is a dense row offset, or
  * SPARSE_BIT | id.
  *
- * Lanes: one chain of dependent loads leaves the CPU waiting.  Long texts
- * are cut into windows of LANES slices scanned in lockstep, so LANES
+ * Lanes: one chain of dependent loads leaves the CPU waiting.  Texts are
+ * cut into windows of LANES slices scanned in lockstep, so LANES
  * independent loads overlap.  A slice other than the first starts maxlen
  * bytes early at the root: the state depends only on the last maxlen bytes
  * (no state is deeper), so it is exact once the slice proper begins.
  * Slices after the first queue their matches (state, end) in a small
  * buffer and report them after the slices before them, which keeps
  * reports in end order; a full buffer just ends the lockstep early and the
- * rest of the window runs one slice at a time.
+ * rest of the window runs one slice at a time.  The lockstep loop keeps
+ * the lanes in registers and stops only when a step needs attention; the
+ * careful path then advances just the lanes concerned, and a lane that
+ * went sparse runs on alone until it is back in a dense state.
  *
  * Outputs: each term's (value, length, boundary flags) sits in one flat
  * array, grouped by final state: state s owns [out_start[s],
@@ -73,9 +79,10 @@
  * failure target is shallower, so its row is complete by then).
  *
  * Invariants
- *   - N < 2^30 (add() bounds the total term bytes); K <= 16384.
+ *   - N < 2^30 (add() bounds the total term bytes); K * width < 2^30.
  *   - The root is dense and never reports.
- *   - Children of a sparse state are sparse; parents of dense states dense.
+ *   - Children of a sparse state are sparse; parents of dense states are
+ *     dense (K is a prefix of the BFS order).
  *   - scan() reads only TEXT[0, LEN) and never writes to the matcher, so
  *     concurrent scans are safe.
  */
@@ -109,19 +116,13 @@ enum { X_FLAGS, X_ID, X_FR_LO, X_FR_HI, X_COLS };
 #define OF_NOW 1u   /* reports when entered */
 #define OF_LATER 2u /* reports if the next byte is not alphanumeric */
 
-/* Byte classes of bytes no term contains. */
-#define CLS_OTHER 0u
-#define CLS_OTHER_ALNUM 1u
-
 #define DENSE_DEFAULT ((size_t)8 << 20)
 #define HUGE_PAGE ((size_t)2 << 20)
 
-/* Lockstep scanning: lane count, slice size floor, per-lane queue. */
+/* Lockstep scanning: lane count, slice size bounds, per-lane queue. */
 #define LANES 8
 #define FOR_LANES(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
-#ifndef SLICE_MIN
 #define SLICE_MIN 256
-#endif
 #define SLICE_MAX 8192
 #define LANE_BUF 128
 
@@ -384,6 +385,7 @@ static int number_bfs(build *b, size_t nterms) {
   free(newid);
   return 0;
 }
+
 /* ---------------------------------------------------------------------- */
 /* Compile, step 2: classes, outputs, dense rows                          */
 /* ---------------------------------------------------------------------- */
@@ -397,10 +399,14 @@ static void make_classes(nf_matcher *m, build *b) {
   for (uint32_t s = 1; s < b->n; s++) used[b->label[s]] = 1;
   uint32_t k = 0;
   for (int c = 0; c < 256; c++) {
-    if (used[c]) b->class_alnum[k] = (uint8_t)is_alnum((uint8_t)c);
-    if (used[c]) m->cls[c] = (uint8_t)k++;
-    else if (is_alnum((uint8_t)c)) other_alnum = 1;
-    else other = 1;
+    if (used[c]) {
+      b->class_alnum[k] = (uint8_t)is_alnum((uint8_t)c);
+      m->cls[c] = (uint8_t)k++;
+    } else if (is_alnum((uint8_t)c)) {
+      other_alnum = 1;
+    } else {
+      other = 1;
+    }
   }
   uint32_t k_other = k, k_alnum = k + (uint32_t)other;
   for (int c = 0; c < 256; c++)
@@ -489,13 +495,12 @@ static void fill_row(nf_matcher *m, const build *b, uint32_t s) {
                      : (D_ESC | (s * (uint32_t)w));
     row[m->cls[b->label[k]]] = e;
   }
+  /* Frontier index = BFS id - K; children below K are dense. */
+  uint32_t lo = b->first[s], hi = b->first[s + 1], K = m->ndense;
   row[n + X_FLAGS] = b->of[s];
   row[n + X_ID] = s;
-  row[n + X_FR_LO] = (b->first[s] > m->ndense ? b->first[s] : m->ndense) -
-                     m->ndense;
-  row[n + X_FR_HI] = (b->first[s + 1] > m->ndense ? b->first[s + 1]
-                                                  : m->ndense) -
-                     m->ndense;
+  row[n + X_FR_LO] = (lo > K ? lo : K) - K;
+  row[n + X_FR_HI] = (hi > K ? hi : K) - K;
 }
 
 /* Once all rows exist: the exits of LATER states on non-alphanumeric

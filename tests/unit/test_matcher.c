@@ -423,6 +423,81 @@ static void test_random_cross_check(void **state) {
   cross_check_round(&seed, 3000, 60);
 }
 
+/* Long texts go through the multi-lane scan (windows of slices scanned in
+ * lockstep, later slices queueing their matches).  Compare it with the
+ * naive reference, in order, for dense and sparse automata, with term
+ * sets giving many matches (queues fill up) and few (they do not). */
+static void long_text_round(uint64_t *seed, size_t nterms, size_t maxlen,
+                            size_t len, const char *alphabet, size_t na) {
+  term *terms = malloc(nterms * sizeof(term));
+  char *text = malloc(len);
+  assert_non_null(terms);
+  assert_non_null(text);
+  for (size_t k = 0; k < nterms; k++) {
+    terms[k].len = 1 + rnd(seed) % maxlen;
+    for (size_t i = 0; i < terms[k].len; i++)
+      terms[k].s[i] = alphabet[rnd(seed) % na];
+  }
+  for (size_t i = 0; i < len; i++) text[i] = alphabet[rnd(seed) % na];
+  hits want = {0};
+  naive(terms, nterms, text, len, &want);
+  for (size_t l = 0; l < NLIMITS; l++) {
+    nf_matcher *m = nf_matcher_new();
+    assert_non_null(m);
+    if (limits[l] != (size_t)-1) nf_matcher_set_dense_limit(m, limits[l]);
+    for (size_t k = 0; k < nterms; k++)
+      assert_int_equal(nf_matcher_add(m, terms[k].s, terms[k].len, (uint32_t)k),
+                       0);
+    assert_int_equal(nf_matcher_compile(m), 0);
+    hits got = scan_n(m, text, len);
+    /* Same multiset, and ends never go backwards. */
+    for (size_t k = 1; k < got.n; k++)
+      assert_true(got.v[k - 1].end <= got.v[k].end);
+    assert_int_equal(got.n, want.n);
+    hit *sorted = malloc((got.n ? got.n : 1) * sizeof(hit));
+    assert_non_null(sorted);
+    memcpy(sorted, got.v, got.n * sizeof(hit));
+    if (got.n) qsort(sorted, got.n, sizeof(hit), hit_cmp);
+    hit *w = malloc((want.n ? want.n : 1) * sizeof(hit));
+    assert_non_null(w);
+    memcpy(w, want.v, want.n * sizeof(hit));
+    if (want.n) qsort(w, want.n, sizeof(hit), hit_cmp);
+    for (size_t k = 0; k < want.n; k++)
+      assert_int_equal(hit_cmp(&sorted[k], &w[k]), 0);
+    /* Stopping half way gives exactly the first hits of a full scan. */
+    if (got.n > 2) {
+      hits part = {0};
+      part.stop_after = got.n / 2;
+      nf_matcher_scan(m, text, len, collect, &part);
+      assert_int_equal(part.n, got.n / 2);
+      assert_memory_equal(part.v, got.v, part.n * sizeof(hit));
+      free(part.v);
+    }
+    free(sorted);
+    free(w);
+    free(got.v);
+    nf_matcher_free(m);
+  }
+  free(want.v);
+  free(terms);
+  free(text);
+}
+
+static void test_long_texts(void **state) {
+  (void)state;
+  uint64_t seed = 99;
+  /* Dense matches: every lane queue overflows. */
+  long_text_round(&seed, 60, 4, 20000, ALPHABET, NALPHA);
+  /* Sparse matches over a wider alphabet. */
+  static const char wide[] = "abcdefghijklmnop 12-.\xE4\xB8\xAD";
+  long_text_round(&seed, 300, 6, 50000, wide, sizeof(wide) - 1);
+  /* Longer terms, so slices start well before their range. */
+  long_text_round(&seed, 40, 7, 30001, wide, 3);
+  /* Lengths around the first window size. */
+  for (size_t len = 1500; len < 2600; len += 97)
+    long_text_round(&seed, 30, 3, len, wide, sizeof(wide) - 1);
+}
+
 /* Memory is reported, grows with the term set, and the dense budget
  * bounds the DFA part. */
 static void test_memory(void **state) {
@@ -471,6 +546,7 @@ int main(void) {
       cmocka_unit_test(test_invalid_utf8_and_nul),
       cmocka_unit_test(test_stop),
       cmocka_unit_test(test_random_cross_check),
+      cmocka_unit_test(test_long_texts),
       cmocka_unit_test(test_memory),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
