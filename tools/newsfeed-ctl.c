@@ -318,6 +318,7 @@ typedef struct eval {
   counts c[MAX_EVAL_TOPICS];
   size_t n;
   unsigned items[2];
+  unsigned by_name[2]; /* symbols only the dictionary gave, not in labels */
 } eval;
 
 static counts *counter(eval *e, const char *name) {
@@ -343,9 +344,19 @@ static bool in_item(const char **v, size_t n, const char *s) {
   return false;
 }
 
+/* Did the symbol come from a company name (dictionary) only?  Such
+ * symbols are not labelled in the corpus, which labels codes. */
+static bool by_name(const nf_explain *ex, const char *sym) {
+  for (size_t i = 0; i < ex->n; i++)
+    if (!strcmp(ex->r[i].what, "dictionary") && !strncmp(ex->r[i].topic, "sym.", 4) &&
+        !strcmp(ex->r[i].topic + 4, sym))
+      return true;
+  return false;
+}
+
 /* Counts one labelled item against its tags. */
-static void score_item(eval *e, int split, const nf_item *it, const json_t *labels,
-                       const json_t *symbols) {
+static void score_item(eval *e, int split, const nf_item *it, const nf_explain *ex,
+                       const json_t *labels, const json_t *symbols) {
   size_t i;
   json_t *v;
   for (size_t k = 0; k < it->n_topics; k++) {
@@ -360,8 +371,11 @@ static void score_item(eval *e, int split, const nf_item *it, const json_t *labe
   }
   counts *s = counter(e, "symbols");
   if (!s) return;
-  for (size_t k = 0; k < it->n_symbols; k++)
-    in_json_array(symbols, it->symbols[k]) ? s->tp[split]++ : s->fp[split]++;
+  for (size_t k = 0; k < it->n_symbols; k++) {
+    if (in_json_array(symbols, it->symbols[k])) s->tp[split]++;
+    else if (by_name(ex, it->symbols[k])) e->by_name[split]++;
+    else s->fp[split]++;
+  }
   json_array_foreach(symbols, i, v)
     if (!in_item(it->symbols, it->n_symbols, json_string_value(v))) s->fn[split]++;
 }
@@ -381,6 +395,8 @@ static void print_eval(const eval *e) {
     }
   }
   printf("items: %u dev, %u holdout\n", e->items[0], e->items[1]);
+  printf("symbols from company names only (not labelled, not counted above): %u dev, %u holdout\n",
+         e->by_name[0], e->by_name[1]);
 }
 
 static void cmd_eval(ctl *c, int argc, char **argv) {
@@ -410,13 +426,15 @@ static void cmd_eval(ctl *c, int argc, char **argv) {
     char *text = json_dumps(item, JSON_COMPACT);
     nf_item it;
     nf_error ie;
+    nf_explain ex = {0};
     nf_item_init(&it);
     if (nf_item_from_json(&it, text, strlen(text), &lim, NF_FROM_PRODUCER, &ie) < 0 ||
-        nf_tag_item(t, &it, NULL, &ie) < 0)
+        nf_tag_item(t, &it, &ex, &ie) < 0)
       nf_die(PROG, 2, "%s:%u: %s: %s", argv[0], line, ie.field, ie.msg);
     int sp = !strcmp(split, "holdout");
     e->items[sp]++;
-    score_item(e, sp, &it, json_object_get(rec, "topics"), json_object_get(rec, "symbols"));
+    score_item(e, sp, &it, &ex, json_object_get(rec, "topics"), json_object_get(rec, "symbols"));
+    nf_explain_free(&ex);
     nf_item_clear(&it);
     free(text);
     json_decref(rec);

@@ -4,24 +4,26 @@
  * Design
  * ------
  * The folder is a single forward pass over the input bytes.  It runs over
- * the text of every item, so the common case has to be cheap:
- *
- *   - Pure ASCII is handled eight bytes at a time: a 64-bit word with no
- *     high bit set is copied (and, with NF_FOLD_CASE, lower-cased with a
- *     branch-free SWAR trick) without looking at the bytes one by one.
- *   - Any other byte goes through a small per-byte step.  Only two lead
- *     bytes can start something we rewrite:
+ * the text of every item, so the common case has to be cheap.  Only three
+ * kinds of byte can change:
+ *   - 'A'..'Z' (with NF_FOLD_CASE);
+ *   - the lead bytes EF and E3 of the full-width forms (with
+ *     NF_FOLD_WIDTH):
  *        EF BC 81..EF BC BF  -> U+FF01..U+FF3F  -> 0x21..0x5F
  *        EF BD 80..EF BD 9E  -> U+FF40..U+FF5E  -> 0x60..0x7E
  *        E3 80 80            -> U+3000          -> ' '
- *     Everything else is copied unchanged, byte by byte.
+ * So the text is read eight bytes at a time: a word without EF or E3
+ * (tested with the classic "has zero byte" trick) is copied whole, its
+ * ASCII capitals lowered by a branch-free SWAR step.  That covers plain
+ * ASCII and almost all CJK text.  A word that holds EF or E3 goes through
+ * a per-character step, then the word loop resumes.
  *
  * Invariants
  * ----------
  *   - Output never grows: each rewrite turns 3 bytes into 1, every other
  *     byte is copied 1:1.  Hence the write cursor never passes the read
  *     cursor and IN == OUT (in-place folding) is safe: every byte is read
- *     (the fast path loads its whole word first) before its slot, or any
+ *     (the word loop loads its whole word first) before its slot, or any
  *     later slot, can be written.
  *   - A multi-byte sequence is rewritten only when all three bytes are
  *     inside [0, LEN) and match exactly; a truncated or invalid sequence is
@@ -38,14 +40,22 @@
 #define HIGH_BITS UINT64_C(0x8080808080808080)
 #define ONES UINT64_C(0x0101010101010101)
 
-/* Lower-cases the ASCII letters of eight ASCII bytes at once.  Every byte
- * is < 0x80, so adding up to 0x3f cannot carry into the next byte: the
- * high bit of (b + 0x3f) says b >= 'A', that of (b + 0x25) says b > 'Z'. */
+/* Lower-cases the ASCII capitals among eight arbitrary bytes.  With the
+ * high bits masked off, adding up to 0x3f cannot carry into the next byte:
+ * the high bit of (b + 0x3f) says b >= 'A', that of (b + 0x25) says
+ * b > 'Z'; bytes that had their high bit set are left out. */
 static uint64_t lower8(uint64_t w) {
-  uint64_t ge_a = w + ONES * (0x80 - 'A');
-  uint64_t gt_z = w + ONES * (0x80 - 'Z' - 1);
-  uint64_t upper = ge_a & ~gt_z & HIGH_BITS;
+  uint64_t low = w & ~HIGH_BITS;
+  uint64_t ge_a = low + ONES * (0x80 - 'A');
+  uint64_t gt_z = low + ONES * (0x80 - 'Z' - 1);
+  uint64_t upper = ge_a & ~gt_z & ~w & HIGH_BITS;
   return w | (upper >> 2); /* 0x80 >> 2 == 0x20 == 'a' - 'A' */
+}
+
+/* Non-zero when some byte of W equals B. */
+static uint64_t has_byte(uint64_t w, unsigned char b) {
+  uint64_t x = w ^ (ONES * b);
+  return (x - ONES) & ~x & HIGH_BITS;
 }
 
 static unsigned char lower1(unsigned char c) {
@@ -91,12 +101,12 @@ size_t nf_fold(const char *in, size_t len, char *out, unsigned flags) {
   size_t i = 0, o = 0;
 
   while (len - i >= 8) {
-    /* Fast path: eight ASCII bytes.  memcpy keeps this free of alignment
-     * and aliasing assumptions; it compiles to plain 64-bit moves.
-     * In-place folding of unchanged ASCII needs no store at all. */
+    /* Fast path: a word with nothing to rewrite but capitals.  memcpy
+     * keeps this free of alignment and aliasing assumptions; it compiles
+     * to plain 64-bit moves.  Unchanged bytes in place need no store. */
     uint64_t w;
     memcpy(&w, src + i, 8);
-    if ((w & HIGH_BITS) == 0) {
+    if (!width || !(has_byte(w, 0xEF) | has_byte(w, 0xE3))) {
       if (fcase) w = lower8(w);
       if (fcase || dst + o != src + i) memcpy(dst + o, &w, 8);
       i += 8;

@@ -78,8 +78,15 @@ static void test_width_and_case(void **state) {
   CHECK("ＡＩ Chip", NF_FOLD_WIDTH | NF_FOLD_CASE, "ai chip");
   CHECK("ＡＩ Chip", NF_FOLD_CASE, "ＡＩ chip"); /* width not asked */
   CHECK("港Ａ股", NF_FOLD_WIDTH | NF_FOLD_CASE, "港a股");
-  /* Non-ASCII letters keep their case. */
+  /* Non-ASCII letters keep their case, also inside whole 8-byte words
+   * whose lead bytes (C3, CE) look like 'C' and 'N' without the high bit. */
   CHECK("ÄÖÜ Σ", NF_FOLD_WIDTH | NF_FOLD_CASE, "ÄÖÜ Σ");
+  CHECK("ÄÖÜÀÉÎ ΣΑΒΓ STRASSE 中文ABC", NF_FOLD_WIDTH | NF_FOLD_CASE,
+        "ÄÖÜÀÉÎ ΣΑΒΓ strasse 中文abc");
+  CHECK("ÄÖÜÀÉÎ ΣΑΒΓ STRASSE 中文ABC", NF_FOLD_CASE,
+        "ÄÖÜÀÉÎ ΣΑΒΓ strasse 中文abc");
+  CHECK("\xC1\xDA\xC1\xDA\xC1\xDA\xC1\xDA", NF_FOLD_CASE,
+        "\xC1\xDA\xC1\xDA\xC1\xDA\xC1\xDA");
 }
 
 static void test_invalid_and_truncated(void **state) {

@@ -456,11 +456,11 @@ static void long_text_round(uint64_t *seed, size_t nterms, size_t maxlen,
     assert_int_equal(got.n, want.n);
     hit *sorted = malloc((got.n ? got.n : 1) * sizeof(hit));
     assert_non_null(sorted);
-    memcpy(sorted, got.v, got.n * sizeof(hit));
+    if (got.n) memcpy(sorted, got.v, got.n * sizeof(hit));
     if (got.n) qsort(sorted, got.n, sizeof(hit), hit_cmp);
     hit *w = malloc((want.n ? want.n : 1) * sizeof(hit));
     assert_non_null(w);
-    memcpy(w, want.v, want.n * sizeof(hit));
+    if (want.n) memcpy(w, want.v, want.n * sizeof(hit));
     if (want.n) qsort(w, want.n, sizeof(hit), hit_cmp);
     for (size_t k = 0; k < want.n; k++)
       assert_int_equal(hit_cmp(&sorted[k], &w[k]), 0);
@@ -470,7 +470,8 @@ static void long_text_round(uint64_t *seed, size_t nterms, size_t maxlen,
       part.stop_after = got.n / 2;
       nf_matcher_scan(m, text, len, collect, &part);
       assert_int_equal(part.n, got.n / 2);
-      assert_memory_equal(part.v, got.v, part.n * sizeof(hit));
+      for (size_t k = 0; k < part.n; k++) /* fields, not padding */
+        assert_int_equal(hit_cmp(&part.v[k], &got.v[k]), 0);
       free(part.v);
     }
     free(sorted);
