@@ -8,7 +8,8 @@
  * goes at the speed of the daemon rather than of the round trip.
  *
  * Output, one line per item, in input order:
- *   ok ID TOPIC,TOPIC,...
+ *   ok ID TOPIC,TOPIC,...          (then " duplicate" for a repeated id,
+ *                                   answered but not published again)
  *   error ITEM_NO: reason
  * Exit status: 0 if every item was accepted, 1 if any was not, 2 on usage
  * or connection errors.
@@ -65,7 +66,7 @@ static void print_answer(push *p, uint64_t no, const nf_answer *a) {
   if (a->ok) {
     printf("ok %s ", a->id);
     for (size_t i = 0; i < a->n_topics; i++) printf("%s%s", i ? "," : "", a->topics[i].name);
-    printf("\n");
+    printf("%s\n", a->duplicate ? " duplicate" : "");
     p->accepted++;
   } else {
     printf("error %llu: %s%s%s\n", (unsigned long long)no, a->field, a->field[0] ? ": " : "",

@@ -10,6 +10,7 @@
  *   newsfeed/item.h    the item model, validation, JSON and msgpack codecs
  *   newsfeed/answer.h  the daemon's per-item answers to producers
  *   newsfeed/client.h  endpoints, the producer connection, published messages
+ *   newsfeed/sub.h     a subscriber that fills gaps from history, replays, resumes
  *
  * Conventions: every public name starts with nf_ (NF_ for macros).  Functions
  * that can fail return 0 on success and -1 on failure, filling an nf_error
@@ -57,5 +58,6 @@ const char *nf_version(void);
 #include <newsfeed/item.h>
 #include <newsfeed/answer.h>
 #include <newsfeed/client.h>
+#include <newsfeed/sub.h>
 
 #endif

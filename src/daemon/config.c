@@ -49,6 +49,16 @@ static const key keys[] = {
     {"tls.key", K_PATH, OFF(tls_key), 0, 0},
     {"tagging.rules", K_PATH, OFF(rules), 0, 0},
     {"log.level", K_LEVEL, OFF(log_level), 0, 0},
+    {"data_dir", K_PATH, OFF(data_dir), 0, 0},
+    {"journal.fsync", K_STR, OFF(journal_fsync), 0, 0},
+    {"journal.batch_ms", K_INT, OFF(journal_batch_ms), 0, 1000},
+    {"journal.segment_bytes", K_INT, OFF(journal_segment_bytes), 1 << 16, 1ll << 32},
+    {"journal.max_bytes", K_INT, OFF(journal_max_bytes), 1 << 20, 1ll << 50},
+    {"journal.retention_hours", K_INT, OFF(journal_retention_hours), 1, 1000000},
+    {"history.max_items", K_INT, OFF(history_max_items), 0, 100000000},
+    {"history.max_bytes", K_INT, OFF(history_max_bytes), 0, 1ll << 40},
+    {"dedup.window_seconds", K_INT, OFF(dedup_window_seconds), 0, 365ll * 86400},
+    {"dedup.max_ids", K_INT, OFF(dedup_max_ids), 0, 100000000},
 };
 
 static void list_free(nfd_strlist *l) {
@@ -226,6 +236,9 @@ int nfd_config_check(const nfd_config *c, char *err, size_t errsz) {
   }
   if (tls && (!c->tls_cert.value[0] || !c->tls_key.value[0]))
     return snprintf(err, errsz, "publish.listen: tls+tcp:// and wss:// need tls.cert and tls.key"), -1;
+  const char *fs = c->journal_fsync;
+  if (strcmp(fs, "always") && strcmp(fs, "batch") && strcmp(fs, "never"))
+    return snprintf(err, errsz, "journal.fsync: '%s': expected always, batch or never", fs), -1;
   const char *q = c->query_listen;
   if (strcmp(q, "off") && !has_scheme(q, "tcp://") && !has_scheme(q, "ipc://") &&
       !has_scheme(q, "ws://") && !has_scheme(q, "inproc://"))
@@ -246,5 +259,7 @@ void nfd_config_free(nfd_config *c) {
   free(c->tls_cert.value);
   free(c->tls_key.value);
   free(c->rules.value);
+  free(c->data_dir.value);
+  free(c->journal_fsync);
   memset(c, 0, sizeof *c);
 }

@@ -13,6 +13,7 @@
  * if it is valid, so a broken file leaves the old rules in force.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +50,8 @@ static void usage(FILE *f) {
           "      --query URL     query API endpoint (default " NF_DEFAULT_QUERY ")\n"
           "      --metrics URL   Prometheus endpoint, or off\n"
           "                      (default http://127.0.0.1:7453/metrics)\n"
-          "      --data-dir DIR  journal and state directory\n"
+          "      --data-dir DIR  journal directory (default /var/lib/newsfeed;\n"
+          "                      \"\" keeps nothing on disk)\n"
           "      --log-level L   error, warn, info or debug (default info)\n"
           "  -h, --help          show this help\n"
           "      --version       show the version\n"
@@ -117,6 +119,11 @@ static int apply_flags(nfd *d, const flags *f) {
   if (f->query) {
     free(c->query_listen);
     c->query_listen = strdup(f->query);
+  }
+  if (f->data_dir) {
+    free(c->data_dir.value);
+    c->data_dir.value = strdup(f->data_dir);
+    c->data_dir.builtin = false;
   }
   if (f->log_level && nfd_level_parse(f->log_level, &c->log_level) < 0) {
     fprintf(stderr, "newsfeedd: --log-level: expected error, warn, info or debug\n");
@@ -202,6 +209,7 @@ static void on_signal(uv_signal_t *s, int signum) {
   d->stopping = true;
   notify("STOPPING=1");
   nfd_log(d, NFD_INFO, "%s: stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+  nfd_journal_flush_now(d); /* answers waiting for a sync go out now */
   nfd_ingest_stop(d, on_ingest_stopped);
 }
 
@@ -211,6 +219,14 @@ static int start(nfd *d, char *err, size_t errsz) {
   if (d->tokens.n)
     nfd_log(d, NFD_INFO, "producers must authenticate: %zu tokens from %s", d->tokens.n,
             d->cfg.tokens_file.value);
+  if (nfd_history_init(d) < 0 || nfd_dedup_init(d) < 0)
+    return snprintf(err, errsz, "out of memory"), -1;
+  if (d->cfg.data_dir.value[0]) {
+    if (nfd_journal_open(d, err, errsz) < 0) return -1;
+  } else {
+    nfd_log(d, NFD_WARN, "no data_dir: nothing is journaled; history, numbering and "
+                         "deduplication start afresh at every start");
+  }
   nfd_log(d, NFD_INFO, "newsfeedd %s: rules %s: %zu topics, %zu terms", NF_VERSION,
           d->cfg.rules.builtin ? "built-in" : d->cfg.rules.value,
           nf_rules_topics(nf_tagger_rules(d->tagger)), nf_rules_terms(nf_tagger_rules(d->tagger)));
@@ -236,7 +252,11 @@ static void shutdown_all(nfd *d) {
   nfd_query_stop(d);
   nfd_pub_stop(d);
   nfd_ingest_free(d);
+  nfd_journal_close(d);
   uv_loop_close(&d->loop);
+  nfd_dedup_free(d);
+  nfd_history_free(d);
+  nfd_topics_free(d);
   nf_tagger_free(d->tagger);
   nfd_tokens_free(&d->tokens);
   nfd_config_free(&d->cfg);
@@ -248,6 +268,10 @@ int nfd_main(int argc, char **argv) {
   int rc = 1;
   char err[1024] = "";
   if (!d || parse_flags(argc, argv, &f) < 0) goto out;
+  /* A peer that goes away must not kill us (SIGPIPE), and a file-size
+   * limit must show up as a failed journal write (SIGXFSZ), not a crash. */
+  signal(SIGPIPE, SIG_IGN);
+  signal(SIGXFSZ, SIG_IGN);
   if (nfd_config_load(&d->cfg, f.config, err, sizeof err) < 0 || apply_flags(d, &f) < 0 ||
       nfd_config_check(&d->cfg, err, sizeof err) < 0) {
     if (err[0]) fprintf(stderr, "%s\n", err);
@@ -274,9 +298,6 @@ int nfd_main(int argc, char **argv) {
     nfd_config_free(&d->cfg);
     goto out;
   }
-  if (f.data_dir)
-    nfd_log(d, NFD_WARN, "--data-dir is accepted but this version has no journal yet; "
-                         "it is ignored");
   uv_loop_init(&d->loop);
   if (start(d, err, sizeof err) < 0) {
     fprintf(stderr, "newsfeedd: %s\n", err); /* one line; the log said the rest */

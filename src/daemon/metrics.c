@@ -39,6 +39,12 @@ static const metric metrics[] = {
     {"newsfeed_subscribers", "gauge", "Subscriber pipes connected to the publish socket.", M(subscribers), true},
     {"newsfeed_rule_reloads_total", "counter", "Successful rule reloads.", M(reloads), false},
     {"newsfeed_rule_reload_failures_total", "counter", "Rejected rule reloads.", M(reload_failures), false},
+    {"newsfeed_duplicates_total", "counter", "Repeated ids answered as duplicates, not published.", M(duplicates), false},
+    {"newsfeed_journal_errors_total", "counter", "Failed journal writes or syncs.", M(journal_errors), false},
+    {"newsfeed_journal_bytes_total", "counter", "Bytes appended to the journal.", M(journal_bytes), false},
+    {"newsfeed_journal_fsyncs_total", "counter", "Journal syncs (one per group of writes).", M(fsyncs), false},
+    {"newsfeed_history_items", "gauge", "Items held in memory for the query API.", M(history_items), false},
+    {"newsfeed_history_bytes", "gauge", "Bytes held by the history.", M(history_bytes), false},
 };
 
 static void render(nfd *d, nf_buf *b) {

@@ -6,6 +6,9 @@
  *   core/       (libnewsfeed) decoding and validating items
  *   tag/        topics and symbols from the rules
  *   publish/    per-topic numbering and nng PUB messages
+ *   journal/    the append-only journal on disk: what was acknowledged
+ *   history/    recent items per topic in memory; the deduplication index
+ *   query/      the query API
  *   daemon/     the pipeline tying them together, config, metrics, main
  *
  * Everything runs on the libuv loop thread except the metrics handler and
@@ -33,7 +36,21 @@ typedef struct nfd_metrics {
   atomic_uint_fast64_t connections_accepted, connections_refused;
   atomic_int_fast64_t connections_open, subscribers;
   atomic_uint_fast64_t reloads, reload_failures;
+  atomic_uint_fast64_t duplicates, journal_errors, journal_bytes, fsyncs;
+  atomic_uint_fast64_t history_items, history_bytes;
 } nfd_metrics;
+
+/* A topic: its numbering (SPEC 6) and its history.  Owned by the topics
+ * table (daemon/topics.c); never freed before shutdown. */
+struct nfd_ring;
+typedef struct nfd_topic {
+  const char *name;     /* the table's copy */
+  uint64_t seq;         /* last seq given */
+  uint64_t epoch;       /* names the numbering; new when it restarts */
+  bool compact;         /* published without body (from the rules) */
+  bool epoch_journaled; /* the journal holds this epoch */
+  struct nfd_ring *ring; /* history (history/history.c) */
+} nfd_topic;
 
 /* One item in flight through the pipeline, with its answer. */
 typedef struct nfd_job {
@@ -41,15 +58,25 @@ typedef struct nfd_job {
   nf_answer answer;
   bool valid;   /* decoded and not yet rejected */
   bool control; /* not an item (an auth frame): answered, not counted */
-  /* The item's fields packed once (publish/): with and without body. */
-  nf_buf enc_full, enc_compact;
-  uint32_t n_full, n_compact;
+  bool duplicate; /* a repeat of a recent id: answered, not published */
+  uint32_t dup_of; /* 1 + index of its original in the same run, or 0 */
+  /* The item's fields packed once: every field but body (N_ENC pairs),
+   * and the body's key/value pair apart, so compact topics can leave it
+   * out (pipeline.c). */
+  nf_buf enc, enc_body;
+  uint32_t n_enc;
+  /* Numbering: the topic and seq of each of item.topics (item arena). */
+  nfd_topic **tps;
+  uint64_t *seqs;
 } nfd_job;
 
 void nfd_job_clear(nfd_job *j);
 
 struct nfd_ingest;
 struct nfd_pub;
+struct nfd_journal;
+struct nfd_history;
+struct nfd_dedup;
 struct nfd_metrics_srv;
 struct nfd_query;
 
@@ -64,6 +91,10 @@ typedef struct nfd {
   int64_t start_ms;
   struct nfd_ingest *ingest;
   struct nfd_pub *pub;
+  nf_strmap topics; /* name -> nfd_topic */
+  struct nfd_journal *journal; /* NULL: no data_dir, nothing on disk */
+  struct nfd_history *history;
+  struct nfd_dedup *dedup;
   struct nfd_metrics_srv *metrics_srv;
   struct nfd_query *query;
   nfd_metrics m;
@@ -74,8 +105,48 @@ typedef struct nfd {
 
 #define nfd_log(d, lv, ...) nfd_logf(&(d)->log, lv, __VA_ARGS__)
 
-/* daemon/pipeline.c: validate, tag, number, publish, answer. */
-void nfd_pipeline_run(nfd *d, nfd_job *jobs, size_t n);
+/* daemon/pipeline.c: validate, tag, deduplicate, number, journal,
+ * publish, answer.  Returns the journal position the answers must wait
+ * for (nfd_journal_durable), or 0 when they may go at once. */
+uint64_t nfd_pipeline_run(nfd *d, nfd_job *jobs, size_t n);
+
+/* daemon/topics.c */
+nfd_topic *nfd_topic_get(nfd *d, const char *name); /* creates; NULL on OOM */
+nfd_topic *nfd_topic_find(const nfd *d, const char *name);
+void nfd_topics_free(nfd *d);
+/* {ok: true, topics: {NAME: {seq, epoch}, ...}} for the query API. */
+void nfd_topics_pack(const nfd *d, nf_buf *b);
+
+/* journal/journal.c -- see the file's header comment. */
+int nfd_journal_open(nfd *d, char *err, size_t errsz); /* recovers, too */
+/* Appends the records of the valid jobs (and epochs of new topics).
+ * Returns the position to wait for, or 0 on failure (nothing written). */
+uint64_t nfd_journal_append(nfd *d, nfd_job *jobs, size_t n, nf_error *err);
+uint64_t nfd_journal_durable(const nfd *d); /* everything up to here is safe */
+void nfd_journal_flush_now(nfd *d);          /* shutdown: sync without delay */
+void nfd_journal_close(nfd *d);
+
+/* history/history.c */
+int nfd_history_init(nfd *d);
+/* Keeps an accepted item under each of its topics. */
+void nfd_history_add(nfd *d, const void *compact, size_t compact_len, uint32_t n_compact,
+                     const void *body_kv, size_t body_len, nfd_topic **tps,
+                     const uint64_t *seqs, size_t n_topics);
+/* {ok, epoch, first_seq, last_seq, items: [...]} for op "history". */
+void nfd_history_pack(nfd *d, const char *topic, uint64_t since, uint64_t limit, nf_buf *b);
+void nfd_history_free(nfd *d);
+
+/* history/dedup.c: recent ids and what they were answered. */
+int nfd_dedup_init(nfd *d);
+/* The answer of an earlier item with ID, or false. */
+bool nfd_dedup_lookup(nfd *d, const char *id, nf_answer *a);
+void nfd_dedup_add(nfd *d, const char *id, int64_t received, nfd_topic **tps,
+                   const uint64_t *seqs, size_t n);
+void nfd_dedup_free(nfd *d);
+
+/* ingest/conn.c: the journal made everything up to LSN durable (or, with
+ * FAILED, could not): release or drop the answers waiting for it. */
+void nfd_ingest_durable(nfd *d, uint64_t lsn, bool failed);
 
 /* ingest/listener.c + conn.c */
 int nfd_ingest_start(nfd *d, char *err, size_t errsz);
@@ -86,14 +157,14 @@ void nfd_ingest_free(nfd *d); /* after the loop has ended */
 
 /* publish/publish.c */
 int nfd_pub_start(nfd *d, char *err, size_t errsz);
-/* Numbers and publishes the valid jobs; fills their answers' topics. */
+/* Publishes the valid, numbered jobs (one message per topic, or batches). */
 void nfd_pub_jobs(nfd *d, nfd_job *jobs, size_t n);
+/* Appends one item's map for TOPIC/SEQ (a published message map). */
+int nfd_pub_put_map(nf_buf *b, const nfd_topic *t, uint64_t seq, const uint8_t *fields,
+                    size_t compact_len, size_t len, uint32_t n_compact, bool has_body);
 void nfd_pub_stop(nfd *d);
-/* The tagger was swapped: refresh what publishing caches from the rules. */
+/* The tagger was swapped: refresh what topics cache from the rules. */
 void nfd_pub_rules_changed(nfd *d);
-size_t nfd_pub_topic_count(const nfd *d);
-/* {ok: true, topics: {NAME: {seq, epoch}, ...}} for the query API. */
-void nfd_pub_pack_topics(const nfd *d, nf_buf *b);
 
 /* query/query.c: the query API (nng REP). */
 int nfd_query_start(nfd *d, const char *url, char *err, size_t errsz);

@@ -8,6 +8,11 @@
  * synchronous, so when the read callback returns, every item it brought
  * has been published and answered (the answer may still be in flight).
  *
+ * Answers wait for the journal: the answers of one read are queued with
+ * the journal position of that read's records and written, in order, once
+ * the journal says that position is durable (nfd_ingest_durable).  With
+ * journal.fsync: never, or no journal, that is at once.
+ *
  * Back-pressure: a producer that does not read its answers stops being
  * read once its unwritten answers exceed ingest.max_pending_bytes, and is
  * read again when they drain below half of it.  Memory per connection is
@@ -23,6 +28,12 @@
 #include "ingest/ingest.h"
 
 #define READ_BUF (64 * 1024)
+
+typedef struct ack { /* answers waiting for the journal */
+  struct ack *next;
+  uint64_t lsn;
+  nf_buf buf;
+} ack;
 
 struct nfd_conn {
   union {
@@ -41,6 +52,8 @@ struct nfd_conn {
   char producer[65];
   char peer[80];
   size_t pending; /* answer bytes written but not yet completed */
+  ack *acks, *acks_tail; /* waiting for the journal, oldest first */
+  size_t queued;         /* bytes in ACKS */
   bool paused, closing, closed_handle;
   nfd_job *jobs;
   size_t n_jobs, cap_jobs;
@@ -71,6 +84,12 @@ static void on_closed(uv_handle_t *h) {
   nfd_log(ing->d, NFD_DEBUG, "ingest: %s closed after %llu items", c->peer,
           (unsigned long long)c->items);
   nf_framer_free(&c->fr);
+  while (c->acks) {
+    ack *a = c->acks;
+    c->acks = a->next;
+    nf_buf_free(&a->buf);
+    free(a);
+  }
   free(c->jobs);
   free(c);
   nfd_ingest_conn_gone(ing);
@@ -86,7 +105,7 @@ static void close_now(nfd_conn *c) {
 static void conn_drain(nfd_conn *c) {
   c->closing = true;
   uv_read_stop(&c->h.stream);
-  if (c->pending == 0) close_now(c);
+  if (c->pending == 0 && !c->acks) close_now(c);
 }
 
 void nfd_ingest_drain_all(struct nfd_ingest *ing) {
@@ -115,11 +134,11 @@ static void on_written(uv_write_t *req, int status) {
     return;
   }
   if (c->closing) {
-    if (c->pending == 0) close_now(c);
+    if (c->pending == 0 && !c->acks) close_now(c);
     return;
   }
   size_t max = (size_t)c->ing->d->cfg.max_pending_bytes;
-  if (c->paused && c->pending < max / 2) {
+  if (c->paused && c->pending + c->queued < max / 2) {
     c->paused = false;
     conn_resume(c);
   }
@@ -149,7 +168,7 @@ static void send_buf(nfd_conn *c, nf_buf *buf) {
     return;
   }
   c->pending += w->buf.len;
-  if (!c->paused && c->pending > (size_t)c->ing->d->cfg.max_pending_bytes) {
+  if (!c->paused && c->pending + c->queued > (size_t)c->ing->d->cfg.max_pending_bytes) {
     c->paused = true;
     uv_read_stop(&c->h.stream);
   }
@@ -239,10 +258,55 @@ static int on_frame(void *ctx, nf_fevent ev, const char *p, size_t n) {
 }
 
 /* Runs the pipeline on the jobs of this read and writes their answers. */
+/* Sends BUF now if the journal allows, else queues it behind earlier
+ * answers until LSN is durable. */
+static void answer(nfd_conn *c, nf_buf *buf, uint64_t lsn) {
+  nfd *d = c->ing->d;
+  if (!c->acks && (lsn == 0 || lsn <= nfd_journal_durable(d))) {
+    send_buf(c, buf);
+    return;
+  }
+  ack *a = malloc(sizeof *a);
+  if (!a) {
+    nf_buf_free(buf);
+    close_now(c);
+    return;
+  }
+  *a = (ack){.lsn = lsn, .buf = *buf};
+  memset(buf, 0, sizeof *buf);
+  if (c->acks_tail) c->acks_tail->next = a;
+  else c->acks = a;
+  c->acks_tail = a;
+  c->queued += a->buf.len;
+  if (!c->paused && c->pending + c->queued > (size_t)d->cfg.max_pending_bytes) {
+    c->paused = true;
+    uv_read_stop(&c->h.stream);
+  }
+}
+
+void nfd_ingest_durable(nfd *d, uint64_t lsn, bool failed) {
+  if (!d->ingest) return;
+  for (nfd_conn *c = d->ingest->conns, *next; c; c = next) {
+    next = c->next;
+    bool dropped = false;
+    while (c->acks && c->acks->lsn <= lsn) {
+      ack *a = c->acks;
+      c->acks = a->next;
+      if (!c->acks) c->acks_tail = NULL;
+      c->queued -= a->buf.len;
+      if (failed) nf_buf_free(&a->buf), dropped = true; /* never a false ack */
+      else send_buf(c, &a->buf);
+      free(a);
+    }
+    if (dropped && !c->closed_handle) close_now(c); /* the producer will retry */
+    else if (c->closing && c->pending == 0 && !c->acks) close_now(c);
+  }
+}
+
 static void finish_read(nfd_conn *c) {
   if (!c->n_jobs) return;
   nfd *d = c->ing->d;
-  nfd_pipeline_run(d, c->jobs, c->n_jobs);
+  uint64_t lsn = nfd_pipeline_run(d, c->jobs, c->n_jobs);
   nf_buf out = {0};
   for (size_t i = 0; i < c->n_jobs; i++) {
     nfd_job *j = &c->jobs[i];
@@ -251,7 +315,7 @@ static void finish_read(nfd_conn *c) {
     nfd_job_clear(j);
   }
   c->n_jobs = 0;
-  send_buf(c, &out);
+  answer(c, &out, lsn);
 }
 
 static void refuse_framing(nfd_conn *c) {

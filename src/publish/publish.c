@@ -32,15 +32,8 @@
 #include "core/internal.h"
 #include "daemon/nfd.h"
 
-typedef struct pub_topic {
-  const char *name; /* the topics map's copy of the key */
-  uint64_t seq, epoch;
-  bool compact;
-} pub_topic;
-
 typedef struct entry {
-  const char *topic;
-  pub_topic *t; /* equal topics, equal pointers */
+  nfd_topic *t; /* equal topics, equal pointers */
   uint32_t job;
   uint64_t seq;
 } entry;
@@ -48,7 +41,6 @@ typedef struct entry {
 struct nfd_pub {
   nng_socket sock;
   bool open;
-  nf_strmap topics;
   nf_buf msg;
   entry *entries;
   size_t cap_entries;
@@ -120,54 +112,14 @@ int nfd_pub_start(nfd *d, char *err, size_t errsz) {
   return 0;
 }
 
-static pub_topic *topic_get(nfd *d, const char *name) {
-  size_t len = strlen(name);
-  nf_strmap *m = &d->pub->topics;
-  pub_topic *t = nf_strmap_get(m, name, len);
-  if (t) return t;
-  if (!(t = calloc(1, sizeof *t))) return NULL;
-  t->epoch = (uint64_t)d->start_ms;
-  t->compact = nf_rules_compact(nf_tagger_rules(d->tagger), name);
-  nf_strmap_slot *slot = nf_strmap_put(m, name, len, t);
-  if (!slot) {
-    free(t);
-    return NULL;
-  }
-  t->name = slot->key;
-  return t;
-}
-
 void nfd_pub_rules_changed(nfd *d) {
-  nf_strmap *m = &d->pub->topics;
+  nf_strmap *m = &d->topics;
   const nf_rules *r = nf_tagger_rules(d->tagger);
   for (size_t i = 0; i < m->cap; i++)
     if (m->slots[i].key) {
-      pub_topic *t = m->slots[i].value;
+      nfd_topic *t = m->slots[i].value;
       t->compact = nf_rules_compact(r, t->name);
     }
-}
-
-size_t nfd_pub_topic_count(const nfd *d) {
-  return d->pub ? d->pub->topics.n : 0;
-}
-
-void nfd_pub_pack_topics(const nfd *d, nf_buf *b) {
-  const nf_strmap *m = &d->pub->topics;
-  nf__mp_map(b, 2);
-  nf__mp_cstr(b, "ok");
-  nf__mp_bool(b, true);
-  nf__mp_cstr(b, "topics");
-  nf__mp_map(b, (uint32_t)m->n);
-  for (size_t i = 0; i < m->cap; i++) {
-    if (!m->slots[i].key) continue;
-    const pub_topic *t = m->slots[i].value;
-    nf__mp_cstr(b, t->name);
-    nf__mp_map(b, 2);
-    nf__mp_cstr(b, "seq");
-    nf__mp_uint(b, t->seq);
-    nf__mp_cstr(b, "epoch");
-    nf__mp_uint(b, t->epoch);
-  }
 }
 
 static int cmp_entry(const void *a, const void *b) {
@@ -176,17 +128,24 @@ static int cmp_entry(const void *a, const void *b) {
   return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* Appends one item's map for topic E to the message being built. */
-static int put_map(nfd_job *j, const entry *e, nf_buf *b) {
-  bool compact = e->t->compact && j->item.body;
-  const nf_buf *f = compact ? &j->enc_compact : &j->enc_full;
-  uint32_t n = compact ? j->n_compact : j->n_full;
-  int rc = nf__mp_map(b, n + 4);
+int nfd_pub_put_map(nf_buf *b, const nfd_topic *t, uint64_t seq, const uint8_t *fields,
+                    size_t compact_len, size_t len, uint32_t n_compact, bool has_body) {
+  bool body = has_body && !t->compact;
+  int rc = nf__mp_map(b, n_compact + body + 4);
   rc |= nf__mp_cstr(b, "v") | nf__mp_uint(b, NF_SCHEMA_VERSION);
-  rc |= nf__mp_cstr(b, "topic") | nf__mp_cstr(b, e->topic);
-  rc |= nf__mp_cstr(b, "seq") | nf__mp_uint(b, e->seq);
-  rc |= nf__mp_cstr(b, "epoch") | nf__mp_uint(b, e->t->epoch);
-  rc |= nf_buf_append(b, f->data, f->len);
+  rc |= nf__mp_cstr(b, "topic") | nf__mp_cstr(b, t->name);
+  rc |= nf__mp_cstr(b, "seq") | nf__mp_uint(b, seq);
+  rc |= nf__mp_cstr(b, "epoch") | nf__mp_uint(b, t->epoch);
+  rc |= nf_buf_append(b, fields, body ? len : compact_len);
+  return rc;
+}
+
+static int put_job(nf_buf *b, nfd_job *j, const entry *e) {
+  /* enc and enc_body are contiguous in the message, not in memory */
+  bool body = j->enc_body.len && !e->t->compact;
+  int rc = nfd_pub_put_map(b, e->t, e->seq, (const uint8_t *)j->enc.data, j->enc.len,
+                           j->enc.len, j->n_enc, body);
+  if (body) rc |= nf_buf_append(b, j->enc_body.data, j->enc_body.len);
   return rc;
 }
 
@@ -210,26 +169,17 @@ static void send_msg(nfd *d, const nf_buf *b) {
 /* Sends the entries E[0..n), all of one topic, as messages. */
 static void publish_run(nfd *d, nfd_job *jobs, const entry *e, size_t n) {
   nf_buf *b = &d->pub->msg;
-  size_t tlen = strlen(e->topic);
+  size_t tlen = strlen(e->t->name);
   bool batch = d->cfg.publish_batch && n > 1;
   for (size_t i = 0; i < n; i++) {
     if (i == 0 || !batch) {
       b->len = 0;
-      nf_buf_append(b, e->topic, tlen + 1); /* topic and its 0x00 */
+      nf_buf_append(b, e->t->name, tlen + 1); /* topic and its 0x00 */
       if (batch) nf__mp_array(b, (uint32_t)n);
     }
-    put_map(&jobs[e[i].job], &e[i], b);
+    put_job(b, &jobs[e[i].job], &e[i]);
     if (!batch || i == n - 1) send_msg(d, b);
   }
-}
-
-static int encode_job(nfd_job *j) {
-  if (nf__pack_fields(&j->item, NF_ENC_DAEMON, &j->enc_full, &j->n_full) < 0) return -1;
-  if (j->item.body &&
-      nf__pack_fields(&j->item, NF_ENC_DAEMON | NF_ENC_NO_BODY, &j->enc_compact,
-                      &j->n_compact) < 0)
-    return -1;
-  return 0;
 }
 
 void nfd_pub_jobs(nfd *d, nfd_job *jobs, size_t n) {
@@ -238,26 +188,18 @@ void nfd_pub_jobs(nfd *d, nfd_job *jobs, size_t n) {
   for (size_t i = 0; i < n; i++) {
     nfd_job *j = &jobs[i];
     if (!j->valid) continue;
-    if (encode_job(j) < 0) {
-      j->valid = false;
-      nf_answer_set_error(&j->answer, j->answer.item, "", "out of memory");
-      continue;
-    }
     for (size_t k = 0; k < j->item.n_topics; k++) {
-      entry *es = p->entries;
       if (ne == p->cap_entries) {
         size_t cap = p->cap_entries ? p->cap_entries * 2 : 64;
-        if (!(es = realloc(p->entries, cap * sizeof *es))) break;
+        entry *es = realloc(p->entries, cap * sizeof *es);
+        if (!es) {
+          atomic_fetch_add(&d->m.publish_errors, 1);
+          continue;
+        }
         p->entries = es;
         p->cap_entries = cap;
       }
-      entry *e = &es[ne];
-      if (!(e->t = topic_get(d, j->item.topics[k]))) break;
-      e->topic = e->t->name;
-      e->job = (uint32_t)i;
-      e->seq = ++e->t->seq;
-      nf_answer_add_topic(&j->answer, e->topic, e->seq);
-      ne++;
+      p->entries[ne++] = (entry){.t = j->tps[k], .job = (uint32_t)i, .seq = j->seqs[k]};
     }
   }
   qsort(p->entries, ne, sizeof *p->entries, cmp_entry);
@@ -271,7 +213,6 @@ void nfd_pub_stop(nfd *d) {
   struct nfd_pub *p = d->pub;
   if (!p) return;
   if (p->open) nfd_nng_close(d, p->sock, "publish");
-  nf_strmap_free(&p->topics, free);
   nf_buf_free(&p->msg);
   free(p->entries);
   free(p);

@@ -7,7 +7,9 @@
  *   {op:"tag", item:{...}}     how the current rules tag an item, with the
  *                              reasons (nothing is published)
  *   {op:"reload"}              recompile the rules, as SIGHUP does
- *   {op:"history", ...}        not available until the journal exists
+ *   {op:"history", topic, since, limit}
+ *                              the topic's items with seq > since, in seq
+ *                              order, at most limit (<= 1000): clients page
  * Every answer is a map with ok: true/false; errors carry `error`.
  *
  * Threads: nng completes receives on its own threads, but requests touch
@@ -90,7 +92,7 @@ static void op_stats(nfd *d, nf_buf *b) {
   kv_u(b, "publish_errors", atomic_load(&m->publish_errors));
   kv_u(b, "connections_open", (uint64_t)atomic_load(&m->connections_open));
   kv_u(b, "subscribers", (uint64_t)atomic_load(&m->subscribers));
-  kv_u(b, "topics", nfd_pub_topic_count(d));
+  kv_u(b, "topics", d->topics.n);
   kv_u(b, "rule_topics", nf_rules_topics(r));
   kv_u(b, "rule_terms", nf_rules_terms(r));
   kv_u(b, "reloads", atomic_load(&m->reloads));
@@ -133,6 +135,33 @@ static void op_reload(nfd *d, nf_buf *b) {
   kv_u(b, "terms", nf_rules_terms(r));
 }
 
+static const msgpack_object *get(const msgpack_object *map, const char *key);
+
+static bool uint_arg(const msgpack_object *o, const char *key, uint64_t dflt, uint64_t *out) {
+  const msgpack_object *v = get(o, key);
+  if (!v) return *out = dflt, true;
+  if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER) return false;
+  *out = v->via.u64;
+  return true;
+}
+
+static void op_history(nfd *d, const msgpack_object *o, nf_buf *b) {
+  const msgpack_object *t = get(o, "topic");
+  uint64_t since, limit;
+  char topic[NF_TOPIC_MAX + 1];
+  if (!t || t->type != MSGPACK_OBJECT_STR || !nf_topic_valid(t->via.str.ptr, t->via.str.size)) {
+    reply_error(b, "history needs topic (a topic name)");
+    return;
+  }
+  if (!uint_arg(o, "since", 0, &since) || !uint_arg(o, "limit", 100, &limit)) {
+    reply_error(b, "since and limit must be non-negative integers");
+    return;
+  }
+  memcpy(topic, t->via.str.ptr, t->via.str.size);
+  topic[t->via.str.size] = 0;
+  nfd_history_pack(d, topic, since, limit > 1000 ? 1000 : limit, b);
+}
+
 static const msgpack_object *get(const msgpack_object *map, const char *key) {
   for (uint32_t i = 0; i < map->via.map.size; i++) {
     const msgpack_object *k = &map->via.map.ptr[i].key;
@@ -158,13 +187,12 @@ static void handle(nfd *d, const void *req, size_t len, nf_buf *b) {
   if (o->type == MSGPACK_OBJECT_MAP) op = get(o, "op");
   if (!op || op->type != MSGPACK_OBJECT_STR) reply_error(b, "request needs op (a string)");
   else if (op_is(op, "stats")) op_stats(d, b);
-  else if (op_is(op, "topics")) nfd_pub_pack_topics(d, b);
+  else if (op_is(op, "topics")) nfd_topics_pack(d, b);
   else if (op_is(op, "tag")) {
     const msgpack_object *item = get(o, "item");
     op_tag(d, item && item->type == MSGPACK_OBJECT_MAP ? item : NULL, b);
   } else if (op_is(op, "reload")) op_reload(d, b);
-  else if (op_is(op, "history"))
-    reply_error(b, "history is not available in this version (no journal yet)");
+  else if (op_is(op, "history")) op_history(d, o, b);
   else reply_error(b, "unknown op (expected stats, topics, tag, reload, history)");
   msgpack_unpacked_destroy(&up);
 }

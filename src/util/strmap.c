@@ -3,6 +3,7 @@
  * and ids from trusted code paths, and the table is resized before it is
  * 3/4 full, so probe chains stay short.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,6 +56,28 @@ nf_strmap_slot *nf_strmap_put(nf_strmap *m, const char *key, size_t len, void *v
   }
   s->value = value;
   return s;
+}
+
+void *nf_strmap_del(nf_strmap *m, const char *key, size_t len) {
+  if (!m->cap) return NULL;
+  size_t mask = m->cap - 1;
+  nf_strmap_slot *s = find(m, key, len, nf_strhash(key, len));
+  if (!s->key) return NULL;
+  void *value = s->value;
+  free(s->key);
+  size_t hole = (size_t)(s - m->slots);
+  /* Backward shift: move later members of the run into the hole when
+   * their home slot does not lie strictly between the hole and them. */
+  for (size_t i = (hole + 1) & mask; m->slots[i].key; i = (i + 1) & mask) {
+    size_t home = m->slots[i].hash & mask;
+    bool between = hole <= i ? (home > hole && home <= i) : (home > hole || home <= i);
+    if (between) continue;
+    m->slots[hole] = m->slots[i];
+    hole = i;
+  }
+  m->slots[hole] = (nf_strmap_slot){0};
+  m->n--;
+  return value;
 }
 
 void nf_strmap_free(nf_strmap *m, void (*free_value)(void *)) {

@@ -2,8 +2,8 @@
  * strmap.h -- an open-addressing hash map from strings to pointers.
  *
  * Keys are copied and owned by the map; values are the caller's.  Linear
- * probing over a power-of-two table kept at most 3/4 full; no deletion
- * (topics and similar tables only grow).
+ * probing over a power-of-two table kept at most 3/4 full; deletion
+ * shifts the following entries of the probe run back (no tombstones).
  */
 #ifndef NF_UTIL_STRMAP_H
 #define NF_UTIL_STRMAP_H
@@ -27,6 +27,8 @@ void *nf_strmap_get(const nf_strmap *m, const char *key, size_t len);
 /* Inserts or replaces; returns the slot (its key is the map's copy), or
  * NULL when out of memory. */
 nf_strmap_slot *nf_strmap_put(nf_strmap *m, const char *key, size_t len, void *value);
+/* Removes KEY; returns its value (NULL if absent). */
+void *nf_strmap_del(nf_strmap *m, const char *key, size_t len);
 void nf_strmap_free(nf_strmap *m, void (*free_value)(void *));
 
 #endif

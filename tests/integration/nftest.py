@@ -74,8 +74,9 @@ class Daemon:
         self.ingest = ingest or "tcp://127.0.0.1:%d" % self.ingest_port
         self.publish = publish or ["tcp://127.0.0.1:%d" % self.publish_port]
         self.metrics = "http://127.0.0.1:%d/metrics" % self.metrics_port
+        self.data_dir = os.path.join(self.dir, "data")
         args = WRAP + [DAEMON, "--ingest", self.ingest, "--metrics", self.metrics, "--query", self.query,
-                       "--log-level", "debug"]
+                       "--data-dir", self.data_dir, "--log-level", "debug"]
         for p in self.publish:
             args += ["--publish", p]
         if config is not None:
@@ -227,3 +228,46 @@ def corpus(split=None):
             if split is None or rec["split"] == split:
                 out.append(rec)
     return out
+
+
+def query(url, request, timeout_ms=5000):
+    """One request to the query API (nng REQ through ctypes, msgpack)."""
+    import ctypes
+    import msgpack
+
+    class Socket(ctypes.Structure):
+        _fields_ = [("id", ctypes.c_uint32)]
+
+    nng = ctypes.CDLL("libnng.so.1")
+    sock = Socket()
+    assert nng.nng_req0_open(ctypes.byref(sock)) == 0
+    try:
+        nng.nng_socket_set_ms(sock, b"recv-timeout", ctypes.c_int32(timeout_ms))
+        rv = nng.nng_dial(sock, url.encode(), None, 0)
+        if rv:
+            raise OSError("nng_dial %s: %d" % (url, rv))
+        data = msgpack.packb(request)
+        assert nng.nng_send(sock, data, ctypes.c_size_t(len(data)), 0) == 0
+        buf, size = ctypes.c_void_p(), ctypes.c_size_t()
+        rv = nng.nng_recv(sock, ctypes.byref(buf), ctypes.byref(size), 1)
+        if rv:
+            raise OSError("nng_recv: %d" % rv)
+        reply = msgpack.unpackb(ctypes.string_at(buf, size.value))
+        nng.nng_free(buf, size)
+        return reply
+    finally:
+        nng.nng_close(sock)
+
+
+def history(url, topic, since=0):
+    """Every item of TOPIC after SINCE, paging through the query API."""
+    items, first = [], None
+    while True:
+        r = query(url, {"op": "history", "topic": topic, "since": since, "limit": 1000})
+        if not r.get("ok"):
+            raise RuntimeError(r)
+        first = r if first is None else first
+        if not r["items"]:
+            return first, items
+        items += r["items"]
+        since = r["items"][-1]["seq"]

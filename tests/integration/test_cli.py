@@ -65,7 +65,7 @@ check(rc == 1 and "missing.yaml" in err and "No such file" in err, "missing conf
 port = free_port()
 with Daemon() as d:
     rc, out, err = run([DAEMON, "--ingest", d.ingest, "--publish", "tcp://127.0.0.1:%d" % free_port(),
-                        "--metrics", "off", "--query", "off"])
+                        "--metrics", "off", "--query", "off", "--data-dir", ""])
     check(rc != 0 and "address already in use" in err.lower(), "busy ingest port reported: %r" % err)
 
     # push from flags

@@ -1,0 +1,804 @@
+/*
+ * sub.c -- the subscriber that never misses (newsfeed/sub.h).
+ *
+ * The problem
+ * -----------
+ * nng PUB never blocks: when a subscriber's queue is full the daemon (or
+ * nng inside the subscriber) silently drops the *oldest* queued message.
+ * A subscriber that was slow, stopped, or not yet connected therefore
+ * sees a jump in a topic's seq.  Every item is numbered per topic (1, 2,
+ * 3 ... in one epoch) and the daemon keeps recent items per topic behind
+ * its query API (`history`), so a jump can be filled: ask for the items
+ * after the last one we delivered, deliver them, then the live one.
+ *
+ * Because nng drops the oldest messages, the newest always arrives: every
+ * loss is followed by a later item that reveals it.  The only window is
+ * the end of a topic's stream -- and that window is closed at start by
+ * waiting for the PUB pipe before asking history anything.
+ *
+ * Data flow
+ * ---------
+ *
+ *   nng SUB socket --decode--> IN queue --track--> OUT queue --> caller
+ *                                            |
+ *                                  history (REQ) on a gap
+ *
+ * IN holds live items not yet judged (a batch message decodes into
+ * several).  Judging an item (process_in) looks its topic up and asks the
+ * per-topic state machine (nf__track_*, below; tested on its own in
+ * tests/unit/test_sub.c) what to do:
+ *
+ *   seq <= last        a duplicate (already delivered, e.g. by a replay)
+ *   seq == last + 1    deliver
+ *   seq >  last + 1    a gap: fetch last+1 .. seq-1 from history, page by
+ *                      page, queue them, then the live item
+ *   other epoch        report it; the topic starts again from seq 0 (so
+ *                      the new epoch's first items are filled if missed)
+ *
+ * A topic never seen before has no baseline: its first item is simply
+ * delivered (no backfill) -- unless a replay was asked for, in which case
+ * a topic that appears later starts from 0 (--last: all of it is new) or
+ * from SEQ (--since).  Items are queued on OUT in the order they must be
+ * handed out, with events (gap filled, gap lost, epoch changed) in their
+ * place; nf_sub_next pops one entry at a time.  The state machine's
+ * `last` runs ahead of what the caller has taken, so each topic also
+ * remembers `done` (the last item handed out): that is what the state
+ * file saves, so an item queued but never taken is not lost on restart.
+ *
+ * Live first, then history
+ * ------------------------
+ * nf_sub_start dials the SUB socket first and waits for its pipe, then
+ * replays.  While history answers arrive, the live messages received
+ * meanwhile are moved from nng into IN (pump), up to MAX_IN items; past
+ * that they stay in nng, which drops the oldest -- gaps filled later like
+ * any other.  Replayed items set each topic's `last`, so the live items
+ * already replayed are dropped as duplicates and the ones the replay did
+ * not reach are a gap, filled.  Hence no gap and no duplicate, without
+ * any timing assumption.  Gap fills also pump between pages.
+ *
+ * What history cannot fill (first_seq moved past what we need, or the
+ * topic restarted meanwhile) is reported as NF_SUB_GAP_LOST; the items
+ * that are there are still delivered, in order.  A failed query leaves
+ * the live item at the head of IN: the next nf_sub_next retries, and
+ * nf_sub_skip_gap lets the caller give up on that gap instead.
+ *
+ * Costs: one hash lookup per item; a gap costs one request per 1000
+ * missing items and keeps them in memory until taken.  Single-threaded:
+ * everything runs in the caller's nf_sub_next, except nng_close, which
+ * can hang in nng 1.5.2 and so runs on a helper thread (nf_sub_close).
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <nng/nng.h>
+#include <nng/protocol/pubsub0/sub.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <newsfeed/sub.h>
+
+#include "core/internal.h"
+#include "core/sub_track.h"
+
+#define PAGE 1000     /* items per history request (the daemon's cap) */
+#define MAX_IN 100000 /* live items waiting to be judged */
+
+/* ---- the per-topic state machine ---------------------------------------- */
+
+nf__verdict nf__track_live(nf__track *t, uint64_t epoch, uint64_t seq,
+                           uint64_t *old_epoch) {
+  *old_epoch = 0;
+  if (!t->based) return NF__DELIVER;
+  if (t->epoch && epoch != t->epoch) {
+    *old_epoch = t->epoch;
+    t->last = 0;
+  }
+  t->epoch = epoch;
+  if (seq <= t->last) return NF__DROP;
+  return seq == t->last + 1 ? NF__DELIVER : NF__FILL;
+}
+
+nf__verdict nf__track_history(const nf__track *t, uint64_t epoch,
+                              uint64_t seq, uint64_t upto) {
+  if ((t->epoch && epoch != t->epoch) || seq <= t->last || (upto && seq >= upto))
+    return NF__DROP;
+  return seq == t->last + 1 ? NF__DELIVER : NF__LOST;
+}
+
+void nf__track_take(nf__track *t, uint64_t epoch, uint64_t seq) {
+  t->epoch = epoch;
+  t->last = seq;
+  t->based = true;
+}
+
+/* ---- topics, queues ------------------------------------------------------ */
+
+typedef struct topic {
+  char name[NF_TOPIC_MAX + 1];
+  nf__track tr;
+  uint64_t done, done_epoch; /* the last item handed out */
+  uint64_t listed;           /* last seq in the daemon's topics answer */
+  bool keep;                 /* saved in the state file */
+  bool loaded;               /* came from the state file */
+  bool replay;               /* nf_sub_start replays it */
+} topic;
+
+typedef struct qnode {
+  struct qnode *next;
+  topic *t;
+  bool is_event;
+  nf_item item;
+  nf_sub_event ev;
+} qnode;
+
+typedef struct queue {
+  qnode *head, *tail;
+  size_t n;
+} queue;
+
+typedef struct pattern {
+  char prefix[NF_TOPIC_MAX + 2];
+  size_t len;
+} pattern;
+
+enum mode { REPLAY_NONE, REPLAY_LAST, REPLAY_SINCE };
+enum fill_mode { FILL_GAP, FILL_REPLAY, FILL_LAST };
+
+struct nf_sub {
+  nng_socket sub, req;
+  nng_aio *aio;
+  atomic_int pipes;
+  char *pub_url, *query_url; /* query_url NULL: no history */
+  int timeout_ms;
+  enum mode mode;
+  uint64_t mode_n;
+  bool dialed, started, fill_failed, skip_gap;
+  pattern *pats;
+  size_t n_pats;
+  topic **tab;
+  size_t tab_cap, n_topics;
+  queue in, out;
+  nf_limits lim;
+  unsigned long bad_msgs; /* undecodable messages met while pumping */
+  nf_error bad_err;
+};
+
+static uint64_t hash(const char *s) {
+  uint64_t h = 1469598103934665603ull;
+  while (*s) h = (h ^ (uint8_t)*s++) * 1099511628211ull;
+  return h;
+}
+
+static topic **slot(const nf_sub *s, const char *name) {
+  size_t m = s->tab_cap - 1, i = hash(name) & m;
+  while (s->tab[i] && strcmp(s->tab[i]->name, name)) i = (i + 1) & m;
+  return &s->tab[i];
+}
+
+static int grow(nf_sub *s) {
+  topic **old = s->tab;
+  size_t ocap = s->tab_cap, cap = ocap ? ocap * 2 : 64;
+  if (!(s->tab = calloc(cap, sizeof *s->tab))) {
+    s->tab = old;
+    return -1;
+  }
+  s->tab_cap = cap;
+  for (size_t i = 0; i < ocap; i++)
+    if (old[i]) *slot(s, old[i]->name) = old[i];
+  free(old);
+  return 0;
+}
+
+/* Finds NAME, creating it if CREATE.  After the start, a new topic gets
+ * the baseline of the replay asked for (see the top of the file). */
+static topic *topic_get(nf_sub *s, const char *name, bool create) {
+  topic *t = s->tab_cap ? *slot(s, name) : NULL;
+  if (t || !create) return t;
+  if ((s->n_topics + 1) * 2 > s->tab_cap && grow(s) < 0) return NULL;
+  if (!(t = calloc(1, sizeof *t))) return NULL;
+  snprintf(t->name, sizeof t->name, "%s", name);
+  *slot(s, name) = t;
+  s->n_topics++;
+  if (s->started && s->mode != REPLAY_NONE) {
+    t->tr.based = t->keep = true;
+    t->tr.last = t->done = s->mode == REPLAY_SINCE ? s->mode_n : 0;
+  }
+  return t;
+}
+
+static bool matches(const nf_sub *s, const char *name) {
+  size_t n = strlen(name) + 1; /* the NUL stands for the 0x00 separator */
+  for (size_t i = 0; i < s->n_pats; i++)
+    if (s->pats[i].len <= n && !memcmp(s->pats[i].prefix, name, s->pats[i].len))
+      return true;
+  return false;
+}
+
+static void qpush(queue *q, qnode *n) {
+  n->next = NULL;
+  if (q->tail) q->tail->next = n;
+  else q->head = n;
+  q->tail = n;
+  q->n++;
+}
+
+static qnode *qpop(queue *q) {
+  qnode *n = q->head;
+  if (!n) return NULL;
+  if (!(q->head = n->next)) q->tail = NULL;
+  q->n--;
+  return n;
+}
+
+static void qfree(queue *q) {
+  qnode *n;
+  while ((n = qpop(q))) {
+    nf_item_clear(&n->item);
+    free(n);
+  }
+}
+
+/* Queues an event for T on OUT; NULL when out of memory. */
+static qnode *push_event(nf_sub *s, topic *t, nf_sub_event_type type,
+                         uint64_t first, uint64_t last) {
+  qnode *n = calloc(1, sizeof *n);
+  if (!n) return NULL;
+  n->t = t;
+  n->is_event = true;
+  n->ev = (nf_sub_event){.type = type, .first = first, .last = last,
+                         .epoch = t->tr.epoch};
+  snprintf(n->ev.topic, sizeof n->ev.topic, "%s", t->name);
+  qpush(&s->out, n);
+  return n;
+}
+
+static int push_epoch(nf_sub *s, topic *t, uint64_t old) {
+  qnode *n = push_event(s, t, NF_SUB_EPOCH_CHANGED, 0, 0);
+  if (n) n->ev.old_epoch = old;
+  return n ? 0 : -1;
+}
+
+/* Moves node N (holding an item of T) to OUT and advances T. */
+static void deliver(nf_sub *s, topic *t, qnode *n) {
+  n->t = t;
+  nf__track_take(&t->tr, n->item.epoch, n->item.seq);
+  qpush(&s->out, n);
+}
+
+/* ---- live messages ------------------------------------------------------- */
+
+static int on_live(void *ctx, nf_item *it) {
+  nf_sub *s = ctx;
+  qnode *n = calloc(1, sizeof *n);
+  if (!n) return 1;
+  n->item = *it; /* the item owns its arena: moving the struct moves it */
+  nf_item_init(it);
+  qpush(&s->in, n);
+  return 0;
+}
+
+static int take_msg(nf_sub *s, nng_msg *m, nf_error *err) {
+  int rc = nf_message_decode(nng_msg_body(m), nng_msg_len(m), &s->lim, on_live, s, err);
+  nng_msg_free(m);
+  return rc;
+}
+
+/* Moves what nng has received into IN, without waiting. */
+static void pump(nf_sub *s) {
+  nng_msg *m;
+  while (s->in.n < MAX_IN && nng_recvmsg(s->sub, &m, NNG_FLAG_NONBLOCK) == 0)
+    if (take_msg(s, m, &s->bad_err) < 0) s->bad_msgs++;
+}
+
+/* ---- the query API ------------------------------------------------------- */
+
+typedef struct reply {
+  void *buf;
+  size_t len;
+  msgpack_unpacked up;
+} reply;
+
+static void reply_free(reply *r) {
+  msgpack_unpacked_destroy(&r->up);
+  nng_free(r->buf, r->len);
+}
+
+static const msgpack_object *get(const msgpack_object *m, const char *key) {
+  size_t kl = strlen(key);
+  if (m->type != MSGPACK_OBJECT_MAP) return NULL;
+  for (uint32_t i = 0; i < m->via.map.size; i++) {
+    const msgpack_object *k = &m->via.map.ptr[i].key;
+    if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == kl &&
+        !memcmp(k->via.str.ptr, key, kl))
+      return &m->via.map.ptr[i].val;
+  }
+  return NULL;
+}
+
+static uint64_t get_u(const msgpack_object *m, const char *key) {
+  const msgpack_object *v = get(m, key);
+  return v && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? v->via.u64 : 0;
+}
+
+/* Sends REQ (freed here), receives an ok answer into R.  Only called
+ * with a query endpoint. */
+static int query(nf_sub *s, nf_buf *req, reply *r, nf_error *err) {
+  int rv = nng_send(s->req, req->data, req->len, 0);
+  nf_buf_free(req);
+  if (!rv) rv = nng_recv(s->req, &r->buf, &r->len, NNG_FLAG_ALLOC);
+  if (rv) return nf_fail(err, "", "query %s: %s", s->query_url, nng_strerror(rv));
+  if (nf__mp_unpack_one(&r->up, r->buf, r->len, 64, err) < 0) {
+    nng_free(r->buf, r->len);
+    return -1;
+  }
+  const msgpack_object *ok = get(&r->up.data, "ok"), *e = get(&r->up.data, "error");
+  if (ok && ok->type == MSGPACK_OBJECT_BOOLEAN && ok->via.boolean) return 0;
+  bool has = e && e->type == MSGPACK_OBJECT_STR;
+  nf_fail(err, "", "query %s: %.*s", s->query_url, has ? (int)e->via.str.size : 14,
+          has ? e->via.str.ptr : "invalid answer");
+  reply_free(r);
+  return -1;
+}
+
+static int ask_history(nf_sub *s, const char *topic_name, uint64_t since, reply *r,
+                       nf_error *err) {
+  nf_buf b = {0};
+  if (nf__mp_map(&b, 4) || nf__mp_cstr(&b, "op") || nf__mp_cstr(&b, "history") ||
+      nf__mp_cstr(&b, "topic") || nf__mp_cstr(&b, topic_name) || nf__mp_cstr(&b, "since") ||
+      nf__mp_uint(&b, since) || nf__mp_cstr(&b, "limit") || nf__mp_uint(&b, PAGE)) {
+    nf_buf_free(&b);
+    return nf_fail(err, "", "out of memory");
+  }
+  return query(s, &b, r, err);
+}
+
+/* ---- filling from history ------------------------------------------------ */
+
+/* One item from history: queues it (with the events before it) or drops
+ * it.  *RUN is the GAP_FILLED event of the run being queued. */
+static int take_old(nf_sub *s, topic *t, nf_item *it, uint64_t upto,
+                    enum fill_mode mode, qnode **run) {
+  nf__verdict v = nf__track_history(&t->tr, it->epoch, it->seq, upto);
+  if (v == NF__DROP) return 0;
+  if (v == NF__LOST) {
+    *run = NULL;
+    if (mode != FILL_LAST && !push_event(s, t, NF_SUB_GAP_LOST, t->tr.last + 1, it->seq - 1))
+      return -1;
+  }
+  if (mode == FILL_GAP && !*run &&
+      !(*run = push_event(s, t, NF_SUB_GAP_FILLED, it->seq, it->seq)))
+    return -1;
+  if (*run) (*run)->ev.last = it->seq;
+  qnode *n = calloc(1, sizeof *n);
+  if (!n) return -1;
+  n->item = *it;
+  nf_item_init(it);
+  deliver(s, t, n);
+  return 0;
+}
+
+/* One history answer A: 1 ask for the next page, 0 done, -1 error. */
+static int take_page(nf_sub *s, topic *t, const msgpack_object *a, uint64_t upto,
+                     enum fill_mode mode, qnode **run, nf_error *err) {
+  uint64_t epoch = get_u(a, "epoch"), last_seq = get_u(a, "last_seq"), before = t->tr.last;
+  const msgpack_object *items = get(a, "items");
+  if (!items || items->type != MSGPACK_OBJECT_ARRAY)
+    return nf_fail(err, "", "history answer without items");
+  if (!epoch) return 0; /* the daemon does not know the topic */
+  if (t->tr.epoch && epoch != t->tr.epoch) {
+    if (mode == FILL_GAP) return 0; /* restarted meanwhile: the rest is lost */
+    uint64_t old = t->tr.epoch;     /* resuming across a restart: from 0 */
+    t->tr = (nf__track){.epoch = epoch, .based = true};
+    return push_epoch(s, t, old) < 0 ? nf_fail(err, "", "out of memory") : 1;
+  }
+  t->tr.epoch = epoch;
+  for (uint32_t i = 0; i < items->via.array.size; i++) {
+    nf_item it;
+    nf_item_init(&it);
+    int rc = nf__item_from_object(&it, &items->via.array.ptr[i], &s->lim, NF_FROM_PUBLISHED, err);
+    if (!rc && strcmp(it.topic, t->name))
+      rc = nf_fail(err, "topic", "history of %s answered with an item of %s", t->name, it.topic);
+    if (!rc && take_old(s, t, &it, upto, mode, run) < 0) rc = nf_fail(err, "", "out of memory");
+    nf_item_clear(&it);
+    if (rc) return -1;
+  }
+  if (t->tr.last == before) return 0; /* nothing new: done */
+  return (upto ? t->tr.last + 1 < upto : t->tr.last < last_seq) ? 1 : 0;
+}
+
+/* Queues T's items after T->tr.last from history, up to UPTO (0: all). */
+static int fill(nf_sub *s, topic *t, uint64_t upto, enum fill_mode mode, nf_error *err) {
+  qnode *run = NULL;
+  int rc;
+  do {
+    reply r;
+    if (ask_history(s, t->name, t->tr.last, &r, err) < 0) return -1;
+    rc = take_page(s, t, &r.up.data, upto, mode, &run, err);
+    reply_free(&r);
+    pump(s);
+  } while (rc > 0);
+  if (rc < 0) return -1;
+  if (mode == FILL_GAP && t->tr.last + 1 < upto &&
+      !push_event(s, t, NF_SUB_GAP_LOST, t->tr.last + 1, upto - 1))
+    return nf_fail(err, "", "out of memory");
+  return 0;
+}
+
+/* Judges the live item at the head of IN.  On a failed fill the item
+ * stays there for the next try. */
+static int process_in(nf_sub *s, nf_error *err) {
+  qnode *n = s->in.head;
+  topic *t = topic_get(s, n->item.topic, true);
+  uint64_t old;
+  if (!t) return nf_fail(err, "", "out of memory");
+  nf__verdict v = nf__track_live(&t->tr, n->item.epoch, n->item.seq, &old);
+  if (old && push_epoch(s, t, old) < 0) return nf_fail(err, "", "out of memory");
+  if (v == NF__FILL && (s->skip_gap || !s->query_url)) {
+    if (!push_event(s, t, NF_SUB_GAP_LOST, t->tr.last + 1, n->item.seq - 1))
+      return nf_fail(err, "", "out of memory");
+  } else if (v == NF__FILL && fill(s, t, n->item.seq, FILL_GAP, err) < 0) {
+    s->fill_failed = true;
+    return -1;
+  }
+  s->fill_failed = s->skip_gap = false;
+  qpop(&s->in);
+  if (v == NF__DROP) {
+    nf_item_clear(&n->item);
+    free(n);
+  } else {
+    deliver(s, t, n);
+  }
+  return 0;
+}
+
+/* ---- the start: replay --------------------------------------------------- */
+
+/* Asks for every topic; marks the matching ones for replay. */
+static int list_topics(nf_sub *s, nf_error *err) {
+  nf_buf b = {0};
+  reply r;
+  if (nf__mp_map(&b, 1) || nf__mp_cstr(&b, "op") || nf__mp_cstr(&b, "topics")) {
+    nf_buf_free(&b);
+    return nf_fail(err, "", "out of memory");
+  }
+  if (query(s, &b, &r, err) < 0) return -1;
+  const msgpack_object *m = get(&r.up.data, "topics");
+  int rc = m && m->type == MSGPACK_OBJECT_MAP ? 0 : nf_fail(err, "", "topics answer without topics");
+  for (uint32_t i = 0; !rc && i < m->via.map.size; i++) {
+    const msgpack_object *k = &m->via.map.ptr[i].key;
+    char name[NF_TOPIC_MAX + 1];
+    if (k->type != MSGPACK_OBJECT_STR || !nf_topic_valid(k->via.str.ptr, k->via.str.size))
+      continue;
+    memcpy(name, k->via.str.ptr, k->via.str.size);
+    name[k->via.str.size] = 0;
+    if (!matches(s, name)) continue;
+    topic *t = topic_get(s, name, true);
+    if (!t) rc = nf_fail(err, "", "out of memory");
+    else t->listed = get_u(&m->via.map.ptr[i].val, "seq"), t->replay = true;
+  }
+  reply_free(&r);
+  return rc;
+}
+
+/* Sets T's starting point; returns how to fill from it, or -1: skip. */
+static int baseline(nf_sub *s, topic *t) {
+  if (t->loaded) return FILL_REPLAY;
+  if (s->mode == REPLAY_NONE) return -1;
+  uint64_t n = s->mode_n;
+  t->tr = (nf__track){.based = true};
+  t->tr.last = s->mode == REPLAY_SINCE ? n : t->listed > n ? t->listed - n : 0;
+  t->done = t->tr.last;
+  t->keep = true;
+  return s->mode == REPLAY_LAST ? FILL_LAST : FILL_REPLAY;
+}
+
+static int replay_all(nf_sub *s, nf_error *err) {
+  if (s->mode != REPLAY_NONE && list_topics(s, err) < 0) return -1;
+  for (size_t i = 0; i < s->n_pats; i++) { /* exact topics, even unlisted */
+    const pattern *p = &s->pats[i];
+    topic *t = p->len && !p->prefix[p->len - 1] ? topic_get(s, p->prefix, true) : NULL;
+    if (t) t->replay = true;
+  }
+  for (size_t i = 0; i < s->tab_cap; i++) {
+    topic *t = s->tab[i];
+    if (!t || !(t->replay || t->loaded) || !matches(s, t->name)) continue;
+    int mode = baseline(s, t);
+    if (mode >= 0 && fill(s, t, 0, (enum fill_mode)mode, err) < 0) return -1;
+  }
+  return 0;
+}
+
+static void on_pipe(nng_pipe p, nng_pipe_ev ev, void *arg) {
+  (void)p, (void)ev;
+  atomic_store(&((nf_sub *)arg)->pipes, 1);
+}
+
+static bool wants_replay(const nf_sub *s) {
+  for (size_t i = 0; i < s->tab_cap; i++)
+    if (s->tab[i] && s->tab[i]->loaded) return true;
+  return s->mode != REPLAY_NONE;
+}
+
+int nf_sub_start(nf_sub *s, nf_error *err) {
+  if (s->started) return nf_fail(err, "", "already started");
+  if (!s->n_pats) return nf_fail(err, "", "no topic to subscribe to");
+  bool replay = wants_replay(s);
+  if (replay && !s->query_url) return nf_fail(err, "", "replay needs the query endpoint");
+  if (!s->dialed) { /* non-blocking: retries in the background */
+    int rv = nng_dial(s->sub, s->pub_url, NULL, NNG_FLAG_NONBLOCK);
+    if (rv) return nf_fail(err, "", "%s: %s", s->pub_url, nng_strerror(rv));
+    if (s->query_url && (rv = nng_dial(s->req, s->query_url, NULL, NNG_FLAG_NONBLOCK)))
+      return nf_fail(err, "", "%s: %s", s->query_url, nng_strerror(rv));
+    s->dialed = true;
+  }
+  if (replay) {
+    int64_t end = nf_now_ms() + s->timeout_ms;
+    while (!atomic_load(&s->pipes) && nf_now_ms() < end) nng_msleep(2);
+    if (!atomic_load(&s->pipes))
+      return nf_fail(err, "", "%s: not connected after %d ms", s->pub_url, s->timeout_ms);
+    if (replay_all(s, err) < 0) return -1;
+  }
+  s->started = true;
+  return 0;
+}
+
+/* ---- the public API ------------------------------------------------------ */
+
+int nf_sub_open(nf_sub **out, const char *pub_url, const char *query_url, nf_error *err) {
+  nf_sub *s = calloc(1, sizeof *s);
+  int rv;
+  if (!s || !(s->pub_url = strdup(pub_url)) || (query_url && !(s->query_url = strdup(query_url)))) {
+    nf_sub_close(s);
+    return nf_fail(err, "", "out of memory");
+  }
+  s->timeout_ms = 5000;
+  s->lim = nf_limits_default();
+  s->lim.max_item_bytes = SIZE_MAX;
+  if ((rv = nng_sub0_open(&s->sub)) || (rv = nng_aio_alloc(&s->aio, NULL, NULL)) ||
+      (query_url && (rv = nng_req0_open(&s->req)))) {
+    nf_sub_close(s);
+    return nf_fail(err, "", "nng: %s", nng_strerror(rv));
+  }
+  nng_socket_set_int(s->sub, NNG_OPT_RECVBUF, 8192);
+  nng_pipe_notify(s->sub, NNG_PIPE_EV_ADD_POST, on_pipe, s);
+  nf_sub_set_timeout(s, s->timeout_ms);
+  *out = s;
+  return 0;
+}
+
+int nf_sub_add(nf_sub *s, const char *pattern, nf_error *err) {
+  pattern p;
+  int n = nf_sub_prefix(pattern, p.prefix, sizeof p.prefix);
+  if (n < 0) return nf_fail(err, "", "'%s': not a topic (use a.b, a.> or >)", pattern);
+  pattern *v = realloc(s->pats, (s->n_pats + 1) * sizeof *v);
+  if (!v) return nf_fail(err, "", "out of memory");
+  p.len = (size_t)n;
+  s->pats = v;
+  s->pats[s->n_pats++] = p;
+  int rv = nng_socket_set(s->sub, NNG_OPT_SUB_SUBSCRIBE, p.prefix, p.len);
+  return rv ? nf_fail(err, "", "subscribe: %s", nng_strerror(rv)) : 0;
+}
+
+void nf_sub_replay_last(nf_sub *s, uint64_t n) {
+  s->mode = REPLAY_LAST;
+  s->mode_n = n;
+}
+
+void nf_sub_replay_since(nf_sub *s, uint64_t seq) {
+  s->mode = REPLAY_SINCE;
+  s->mode_n = seq;
+}
+
+void nf_sub_set_timeout(nf_sub *s, int ms) {
+  s->timeout_ms = ms > 0 ? ms : 5000;
+  if (s->query_url) {
+    nng_socket_set_ms(s->req, NNG_OPT_SENDTIMEO, s->timeout_ms);
+    nng_socket_set_ms(s->req, NNG_OPT_RECVTIMEO, s->timeout_ms);
+  }
+}
+
+/* Waits up to TIMEOUT_MS for one live message and decodes it into IN. */
+static int recv_live(nf_sub *s, int timeout_ms, nf_error *err) {
+  nng_aio_set_timeout(s->aio, timeout_ms < 0 ? NNG_DURATION_INFINITE : timeout_ms);
+  nng_recv_aio(s->sub, s->aio);
+  nng_aio_wait(s->aio);
+  int rv = nng_aio_result(s->aio);
+  if (rv == NNG_ETIMEDOUT) return NF_ETIMEDOUT;
+  if (rv) return nf_fail(err, "", "receive: %s", nng_strerror(rv));
+  if (take_msg(s, nng_aio_get_msg(s->aio), err) < 0) {
+    char m[sizeof err->msg];
+    snprintf(m, sizeof m, "%s%s%s", err->field, err->field[0] ? ": " : "", err->msg);
+    return nf_fail(err, "", "bad message skipped: %.200s", m);
+  }
+  return 0;
+}
+
+static int pop_out(nf_sub *s, nf_item *out, nf_sub_event *ev) {
+  qnode *n = qpop(&s->out);
+  int rc = n->is_event ? NF_SUB_EVENT : NF_SUB_ITEM;
+  if (n->is_event) {
+    *ev = n->ev;
+  } else {
+    *out = n->item;
+    n->t->done = out->seq;
+    n->t->done_epoch = out->epoch;
+    n->t->keep = true;
+  }
+  free(n);
+  return rc;
+}
+
+int nf_sub_next(nf_sub *s, nf_item *out, nf_sub_event *ev, int timeout_ms, nf_error *err) {
+  int64_t deadline = timeout_ms < 0 ? -1 : nf_now_ms() + timeout_ms;
+  if (!s->started) return nf_fail(err, "", "nf_sub_start first");
+  for (;;) {
+    if (s->out.head) return pop_out(s, out, ev);
+    if (s->bad_msgs) {
+      unsigned long n = s->bad_msgs;
+      s->bad_msgs = 0;
+      return nf_fail(err, "", "%lu bad message(s) skipped: %.200s", n, s->bad_err.msg);
+    }
+    if (s->in.head) {
+      if (process_in(s, err) < 0) return -1;
+      continue;
+    }
+    int64_t left = deadline < 0 ? -1 : deadline - nf_now_ms();
+    int rc = recv_live(s, left < 0 && deadline >= 0 ? 0 : (int)left, err);
+    if (rc) return rc;
+  }
+}
+
+void nf_sub_skip_gap(nf_sub *s) {
+  if (s->fill_failed) s->skip_gap = true;
+}
+
+/* ---- the state file ------------------------------------------------------ */
+
+static int load_topic(nf_sub *s, const char *path, const char *name, json_t *v, nf_error *err) {
+  json_t *seq = json_object_get(v, "seq"), *ep = json_object_get(v, "epoch");
+  if (!nf_topic_valid(name, strlen(name)) || !json_is_integer(seq) || !json_is_integer(ep) ||
+      json_integer_value(seq) < 0 || json_integer_value(ep) < 0)
+    return nf_fail(err, "", "%s: topic '%.128s': expected {\"seq\": N, \"epoch\": E}", path, name);
+  topic *t = topic_get(s, name, true);
+  if (!t) return nf_fail(err, "", "out of memory");
+  t->tr = (nf__track){.epoch = (uint64_t)json_integer_value(ep),
+                      .last = (uint64_t)json_integer_value(seq), .based = true};
+  t->done = t->tr.last;
+  t->done_epoch = t->tr.epoch;
+  t->loaded = t->keep = true;
+  return 0;
+}
+
+int nf_sub_load_state(nf_sub *s, const char *path, nf_error *err) {
+  json_error_t je;
+  const char *name;
+  json_t *v;
+  FILE *f = fopen(path, "r");
+  if (!f) return errno == ENOENT ? 0 : nf_fail(err, "", "%s: %s", path, strerror(errno));
+  json_t *root = json_loadf(f, 0, &je);
+  fclose(f);
+  if (!root) return nf_fail(err, "", "%s:%d:%d: %s", path, je.line, je.column, je.text);
+  json_t *topics = json_object_get(root, "topics");
+  int rc = json_is_object(topics) ? 0 : nf_fail(err, "", "%s: expected {\"topics\": {...}}", path);
+  json_object_foreach(topics, name, v) {
+    if (rc || (rc = load_topic(s, path, name, v, err))) break;
+  }
+  json_decref(root);
+  return rc;
+}
+
+static json_t *state_json(const nf_sub *s) {
+  json_t *topics = json_object(), *root = json_object();
+  if (!topics || !root || json_object_set(root, "topics", topics)) goto fail;
+  for (size_t i = 0; i < s->tab_cap; i++) {
+    const topic *t = s->tab[i];
+    if (t && t->keep &&
+        json_object_set_new(topics, t->name, json_pack("{s:I,s:I}", "seq", (json_int_t)t->done,
+                                                       "epoch", (json_int_t)t->done_epoch)))
+      goto fail;
+  }
+  json_decref(topics);
+  return root;
+fail:
+  json_decref(topics);
+  json_decref(root);
+  return NULL;
+}
+
+int nf_sub_save_state(nf_sub *s, const char *path, nf_error *err) {
+  char tmp[PATH_MAX];
+  if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+    return nf_fail(err, "", "%s: path too long", path);
+  json_t *root = state_json(s);
+  if (!root) return nf_fail(err, "", "out of memory");
+  FILE *f = fopen(tmp, "w");
+  int rc = f ? json_dumpf(root, f, JSON_COMPACT | JSON_SORT_KEYS) : -1;
+  if (f && (fputc('\n', f) == EOF || fflush(f) || fsync(fileno(f)))) rc = -1;
+  if (f && fclose(f)) rc = -1;
+  json_decref(root);
+  if (!rc && rename(tmp, path)) rc = -1;
+  if (rc) {
+    int e = errno;
+    if (f) unlink(tmp);
+    return nf_fail(err, "", "%s: %s", f ? path : tmp, strerror(e));
+  }
+  return 0;
+}
+
+/* ---- closing ------------------------------------------------------------- */
+
+typedef struct closer {
+  nng_socket sub, req;
+  bool has_req, done;
+  int refs;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+} closer;
+
+static void closer_release(closer *c) {
+  pthread_mutex_lock(&c->mu);
+  bool last = --c->refs == 0;
+  pthread_mutex_unlock(&c->mu);
+  if (!last) return;
+  pthread_mutex_destroy(&c->mu);
+  pthread_cond_destroy(&c->cv);
+  free(c);
+}
+
+static void *close_thread(void *arg) {
+  closer *c = arg;
+  nng_close(c->sub);
+  if (c->has_req) nng_close(c->req);
+  pthread_mutex_lock(&c->mu);
+  c->done = true;
+  pthread_cond_signal(&c->cv);
+  pthread_mutex_unlock(&c->mu);
+  closer_release(c);
+  return NULL;
+}
+
+/* nng_close() on a helper thread, waited for at most 1 s. */
+static void close_sockets(nng_socket sub, nng_socket req, bool has_req) {
+  closer *c = calloc(1, sizeof *c);
+  pthread_t th;
+  if (!c) return; /* left to process exit */
+  *c = (closer){.sub = sub, .req = req, .has_req = has_req, .refs = 2};
+  pthread_mutex_init(&c->mu, NULL);
+  pthread_cond_init(&c->cv, NULL);
+  if (pthread_create(&th, NULL, close_thread, c)) {
+    c->refs = 1;
+    closer_release(c);
+    return;
+  }
+  pthread_detach(th);
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  ts.tv_sec += 1;
+  pthread_mutex_lock(&c->mu);
+  while (!c->done && pthread_cond_timedwait(&c->cv, &c->mu, &ts) == 0) {}
+  pthread_mutex_unlock(&c->mu);
+  closer_release(c);
+}
+
+void nf_sub_close(nf_sub *s) {
+  if (!s) return;
+  if (nng_socket_id(s->sub) > 0) {
+    nng_pipe_notify(s->sub, NNG_PIPE_EV_ADD_POST, NULL, NULL); /* S goes away */
+    close_sockets(s->sub, s->req, s->query_url && nng_socket_id(s->req) > 0);
+  }
+  if (s->aio) nng_aio_free(s->aio);
+  qfree(&s->in);
+  qfree(&s->out);
+  for (size_t i = 0; i < s->tab_cap; i++) free(s->tab[i]);
+  free(s->tab);
+  free(s->pats);
+  free(s->pub_url);
+  free(s->query_url);
+  free(s);
+}
