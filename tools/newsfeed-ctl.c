@@ -24,6 +24,7 @@
 
 typedef struct ctl {
   const char *query_url, *rules_path;
+  uint64_t since, limit;
   bool json, daemon;
   nng_socket req;
   bool connected;
@@ -44,6 +45,8 @@ static void usage(FILE *f) {
           "                     without FILE) and explain each topic, publishing nothing:\n"
           "                     with --rules FILE or the built-in rules, or with\n"
           "                     --daemon by the running daemon's rules\n"
+          "  history TOPIC      the items the daemon holds for TOPIC (--since SEQ,\n"
+          "                     --limit N)\n"
           "  eval CORPUS        precision and recall per topic on a labelled corpus\n"
           "                     (tests/corpus/labelled.jsonl), dev and holdout apart\n"
           "\n"
@@ -201,6 +204,54 @@ static void simple_op(ctl *c, const char *op) {
     }
   }
   json_decref(j);
+}
+
+/* history TOPIC: pages through the topic's history from --since. */
+static void cmd_history(ctl *c, int argc, char **argv, uint64_t since, uint64_t limit) {
+  if (argc != 1 || !nf_topic_valid(argv[0], strlen(argv[0])))
+    nf_die(PROG, 2, "history takes one topic name");
+  uint64_t shown = 0;
+  for (;;) {
+    nf_buf req = {0};
+    nf__mp_map(&req, 4);
+    nf__mp_cstr(&req, "op");
+    nf__mp_cstr(&req, "history");
+    nf__mp_cstr(&req, "topic");
+    nf__mp_cstr(&req, argv[0]);
+    nf__mp_cstr(&req, "since");
+    nf__mp_uint(&req, since);
+    nf__mp_cstr(&req, "limit");
+    nf__mp_uint(&req, limit - shown < 1000 ? limit - shown : 1000);
+    char *rep;
+    size_t n;
+    call(c, &req, &rep, &n);
+    nf_buf_free(&req);
+    json_t *j = decode_reply(rep, n);
+    nng_free(rep, n);
+    if (failed_answer(c, j, "history")) {
+      json_decref(j);
+      return;
+    }
+    json_t *items = json_object_get(j, "items"), *it;
+    size_t i;
+    if (shown == 0 && !c->json)
+      fprintf(stderr, "%s: epoch %lld, held seq %lld..%lld\n", argv[0],
+              (long long)json_integer_value(json_object_get(j, "epoch")),
+              (long long)json_integer_value(json_object_get(j, "first_seq")),
+              (long long)json_integer_value(json_object_get(j, "last_seq")));
+    json_array_foreach(items, i, it) {
+      if (c->json) print_json(it);
+      else
+        printf("#%lld %s %s\n", (long long)json_integer_value(json_object_get(it, "seq")),
+               json_string_value(json_object_get(it, "id")),
+               json_string_value(json_object_get(it, "title")));
+      since = (uint64_t)json_integer_value(json_object_get(it, "seq"));
+      shown++;
+    }
+    bool more = json_array_size(items) > 0 && shown < limit;
+    json_decref(j);
+    if (!more) return;
+  }
 }
 
 /* Tags one item given as JSON text; prints the explanation. */
@@ -457,12 +508,13 @@ static void cmd_eval(ctl *c, int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-  enum { O_RULES = 256, O_DAEMON, O_JSON, O_VERSION };
+  enum { O_RULES = 256, O_DAEMON, O_JSON, O_VERSION, O_SINCE, O_LIMIT };
   static const struct option opts[] = {
       {"query", required_argument, 0, 'q'}, {"rules", required_argument, 0, O_RULES},
       {"daemon", no_argument, 0, O_DAEMON}, {"json", no_argument, 0, O_JSON},
+      {"since", required_argument, 0, O_SINCE}, {"limit", required_argument, 0, O_LIMIT},
       {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
-  ctl c = {.query_url = NF_DEFAULT_QUERY};
+  ctl c = {.query_url = NF_DEFAULT_QUERY, .limit = UINT64_MAX};
   int o;
   opterr = 0;
   while ((o = getopt_long(argc, argv, ":q:h", opts, NULL)) != -1) {
@@ -471,6 +523,8 @@ int main(int argc, char **argv) {
     case O_RULES: c.rules_path = optarg; break;
     case O_DAEMON: c.daemon = true; break;
     case O_JSON: c.json = true; break;
+    case O_SINCE: c.since = (uint64_t)nf_parse_count(PROG, "--since", optarg); break;
+    case O_LIMIT: c.limit = (uint64_t)nf_parse_count(PROG, "--limit", optarg); break;
     case 'h': usage(stdout); return 0;
     case O_VERSION: printf("newsfeed-ctl %s\n", nf_version()); return 0;
     case ':': nf_die(PROG, 2, "%s needs a value", argv[optind - 1]);
@@ -483,13 +537,15 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "stats") || !strcmp(cmd, "topics") || !strcmp(cmd, "reload")) {
     if (optind < argc) nf_die(PROG, 2, "%s takes no arguments", cmd);
     simple_op(&c, cmd);
+  } else if (!strcmp(cmd, "history")) {
+    cmd_history(&c, argc - optind, argv + optind, c.since, c.limit);
   } else if (!strcmp(cmd, "eval")) {
     cmd_eval(&c, argc - optind, argv + optind);
   } else if (!strcmp(cmd, "tag")) {
     if (c.daemon && c.rules_path) nf_die(PROG, 2, "give --rules or --daemon, not both");
     cmd_tag(&c, argc - optind, argv + optind);
   } else {
-    nf_die(PROG, 2, "unknown command '%s' (stats, topics, reload, tag)", cmd);
+    nf_die(PROG, 2, "unknown command '%s' (stats, topics, reload, tag, history, eval)", cmd);
   }
   return c.failed ? 1 : 0;
 }

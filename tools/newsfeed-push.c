@@ -28,7 +28,7 @@
 #include "util/yaml_tree.h"
 
 #define PROG "newsfeed-push"
-#define WINDOW 256
+#define WINDOW 1024
 
 typedef struct push {
   nf_conn *conn;

@@ -73,7 +73,9 @@
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/sub.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/util/platform.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,10 +144,10 @@ typedef struct queue {
   size_t n;
 } queue;
 
-typedef struct pattern {
+typedef struct pat {
   char prefix[NF_TOPIC_MAX + 2];
   size_t len;
-} pattern;
+} pat;
 
 enum mode { REPLAY_NONE, REPLAY_LAST, REPLAY_SINCE };
 enum fill_mode { FILL_GAP, FILL_REPLAY, FILL_LAST };
@@ -159,13 +161,13 @@ struct nf_sub {
   enum mode mode;
   uint64_t mode_n;
   bool dialed, started, fill_failed, skip_gap;
-  pattern *pats;
+  pat *pats;
   size_t n_pats;
   topic **tab;
-  size_t tab_cap, n_topics;
+  size_t tab_cap, n_topics, n_loaded;
   queue in, out;
   nf_limits lim;
-  unsigned long bad_msgs; /* undecodable messages met while pumping */
+  unsigned long bad_msgs; /* undecodable live messages, not yet reported */
   nf_error bad_err;
 };
 
@@ -246,22 +248,16 @@ static void qfree(queue *q) {
 
 /* Queues an event for T on OUT; NULL when out of memory. */
 static qnode *push_event(nf_sub *s, topic *t, nf_sub_event_type type,
-                         uint64_t first, uint64_t last) {
+                         uint64_t first, uint64_t last, uint64_t old_epoch) {
   qnode *n = calloc(1, sizeof *n);
   if (!n) return NULL;
   n->t = t;
   n->is_event = true;
   n->ev = (nf_sub_event){.type = type, .first = first, .last = last,
-                         .epoch = t->tr.epoch};
+                         .old_epoch = old_epoch, .epoch = t->tr.epoch};
   snprintf(n->ev.topic, sizeof n->ev.topic, "%s", t->name);
   qpush(&s->out, n);
   return n;
-}
-
-static int push_epoch(nf_sub *s, topic *t, uint64_t old) {
-  qnode *n = push_event(s, t, NF_SUB_EPOCH_CHANGED, 0, 0);
-  if (n) n->ev.old_epoch = old;
-  return n ? 0 : -1;
 }
 
 /* Moves node N (holding an item of T) to OUT and advances T. */
@@ -283,17 +279,18 @@ static int on_live(void *ctx, nf_item *it) {
   return 0;
 }
 
-static int take_msg(nf_sub *s, nng_msg *m, nf_error *err) {
-  int rc = nf_message_decode(nng_msg_body(m), nng_msg_len(m), &s->lim, on_live, s, err);
+/* Decodes live message M into IN; nf_sub_next reports undecodable ones. */
+static void take_msg(nf_sub *s, nng_msg *m) {
+  if (nf_message_decode(nng_msg_body(m), nng_msg_len(m), &s->lim, on_live, s, &s->bad_err))
+    s->bad_msgs++;
   nng_msg_free(m);
-  return rc;
 }
 
 /* Moves what nng has received into IN, without waiting. */
 static void pump(nf_sub *s) {
   nng_msg *m;
   while (s->in.n < MAX_IN && nng_recvmsg(s->sub, &m, NNG_FLAG_NONBLOCK) == 0)
-    if (take_msg(s, m, &s->bad_err) < 0) s->bad_msgs++;
+    take_msg(s, m);
 }
 
 /* ---- the query API ------------------------------------------------------- */
@@ -368,11 +365,11 @@ static int take_old(nf_sub *s, topic *t, nf_item *it, uint64_t upto,
   if (v == NF__DROP) return 0;
   if (v == NF__LOST) {
     *run = NULL;
-    if (mode != FILL_LAST && !push_event(s, t, NF_SUB_GAP_LOST, t->tr.last + 1, it->seq - 1))
+    if (mode != FILL_LAST && !push_event(s, t, NF_SUB_GAP_LOST, t->tr.last + 1, it->seq - 1, 0))
       return -1;
   }
   if (mode == FILL_GAP && !*run &&
-      !(*run = push_event(s, t, NF_SUB_GAP_FILLED, it->seq, it->seq)))
+      !(*run = push_event(s, t, NF_SUB_GAP_FILLED, it->seq, it->seq, 0)))
     return -1;
   if (*run) (*run)->ev.last = it->seq;
   qnode *n = calloc(1, sizeof *n);
@@ -395,7 +392,7 @@ static int take_page(nf_sub *s, topic *t, const msgpack_object *a, uint64_t upto
     if (mode == FILL_GAP) return 0; /* restarted meanwhile: the rest is lost */
     uint64_t old = t->tr.epoch;     /* resuming across a restart: from 0 */
     t->tr = (nf__track){.epoch = epoch, .based = true};
-    return push_epoch(s, t, old) < 0 ? nf_fail(err, "", "out of memory") : 1;
+    return !push_event(s, t, NF_SUB_EPOCH_CHANGED, 0, 0, old) ? nf_fail(err, "", "out of memory") : 1;
   }
   t->tr.epoch = epoch;
   for (uint32_t i = 0; i < items->via.array.size; i++) {
@@ -425,7 +422,7 @@ static int fill(nf_sub *s, topic *t, uint64_t upto, enum fill_mode mode, nf_erro
   } while (rc > 0);
   if (rc < 0) return -1;
   if (mode == FILL_GAP && t->tr.last + 1 < upto &&
-      !push_event(s, t, NF_SUB_GAP_LOST, t->tr.last + 1, upto - 1))
+      !push_event(s, t, NF_SUB_GAP_LOST, t->tr.last + 1, upto - 1, 0))
     return nf_fail(err, "", "out of memory");
   return 0;
 }
@@ -438,9 +435,9 @@ static int process_in(nf_sub *s, nf_error *err) {
   uint64_t old;
   if (!t) return nf_fail(err, "", "out of memory");
   nf__verdict v = nf__track_live(&t->tr, n->item.epoch, n->item.seq, &old);
-  if (old && push_epoch(s, t, old) < 0) return nf_fail(err, "", "out of memory");
+  if (old && !push_event(s, t, NF_SUB_EPOCH_CHANGED, 0, 0, old)) return nf_fail(err, "", "out of memory");
   if (v == NF__FILL && (s->skip_gap || !s->query_url)) {
-    if (!push_event(s, t, NF_SUB_GAP_LOST, t->tr.last + 1, n->item.seq - 1))
+    if (!push_event(s, t, NF_SUB_GAP_LOST, t->tr.last + 1, n->item.seq - 1, 0))
       return nf_fail(err, "", "out of memory");
   } else if (v == NF__FILL && fill(s, t, n->item.seq, FILL_GAP, err) < 0) {
     s->fill_failed = true;
@@ -501,7 +498,7 @@ static int baseline(nf_sub *s, topic *t) {
 static int replay_all(nf_sub *s, nf_error *err) {
   if (s->mode != REPLAY_NONE && list_topics(s, err) < 0) return -1;
   for (size_t i = 0; i < s->n_pats; i++) { /* exact topics, even unlisted */
-    const pattern *p = &s->pats[i];
+    const pat *p = &s->pats[i];
     topic *t = p->len && !p->prefix[p->len - 1] ? topic_get(s, p->prefix, true) : NULL;
     if (t) t->replay = true;
   }
@@ -519,24 +516,17 @@ static void on_pipe(nng_pipe p, nng_pipe_ev ev, void *arg) {
   atomic_store(&((nf_sub *)arg)->pipes, 1);
 }
 
-static bool wants_replay(const nf_sub *s) {
-  for (size_t i = 0; i < s->tab_cap; i++)
-    if (s->tab[i] && s->tab[i]->loaded) return true;
-  return s->mode != REPLAY_NONE;
-}
-
 int nf_sub_start(nf_sub *s, nf_error *err) {
-  if (s->started) return nf_fail(err, "", "already started");
+  bool replay = s->n_loaded || s->mode != REPLAY_NONE;
+  int rv;
+  if (s->dialed) return nf_fail(err, "", "already started");
   if (!s->n_pats) return nf_fail(err, "", "no topic to subscribe to");
-  bool replay = wants_replay(s);
   if (replay && !s->query_url) return nf_fail(err, "", "replay needs the query endpoint");
-  if (!s->dialed) { /* non-blocking: retries in the background */
-    int rv = nng_dial(s->sub, s->pub_url, NULL, NNG_FLAG_NONBLOCK);
-    if (rv) return nf_fail(err, "", "%s: %s", s->pub_url, nng_strerror(rv));
-    if (s->query_url && (rv = nng_dial(s->req, s->query_url, NULL, NNG_FLAG_NONBLOCK)))
-      return nf_fail(err, "", "%s: %s", s->query_url, nng_strerror(rv));
-    s->dialed = true;
-  }
+  s->dialed = true; /* non-blocking dials: they retry in the background */
+  if ((rv = nng_dial(s->sub, s->pub_url, NULL, NNG_FLAG_NONBLOCK)))
+    return nf_fail(err, "", "%s: %s", s->pub_url, nng_strerror(rv));
+  if (s->query_url && (rv = nng_dial(s->req, s->query_url, NULL, NNG_FLAG_NONBLOCK)))
+    return nf_fail(err, "", "%s: %s", s->query_url, nng_strerror(rv));
   if (replay) {
     int64_t end = nf_now_ms() + s->timeout_ms;
     while (!atomic_load(&s->pipes) && nf_now_ms() < end) nng_msleep(2);
@@ -573,10 +563,10 @@ int nf_sub_open(nf_sub **out, const char *pub_url, const char *query_url, nf_err
 }
 
 int nf_sub_add(nf_sub *s, const char *pattern, nf_error *err) {
-  pattern p;
+  pat p;
   int n = nf_sub_prefix(pattern, p.prefix, sizeof p.prefix);
   if (n < 0) return nf_fail(err, "", "'%s': not a topic (use a.b, a.> or >)", pattern);
-  pattern *v = realloc(s->pats, (s->n_pats + 1) * sizeof *v);
+  pat *v = realloc(s->pats, (s->n_pats + 1) * sizeof *v);
   if (!v) return nf_fail(err, "", "out of memory");
   p.len = (size_t)n;
   s->pats = v;
@@ -611,11 +601,7 @@ static int recv_live(nf_sub *s, int timeout_ms, nf_error *err) {
   int rv = nng_aio_result(s->aio);
   if (rv == NNG_ETIMEDOUT) return NF_ETIMEDOUT;
   if (rv) return nf_fail(err, "", "receive: %s", nng_strerror(rv));
-  if (take_msg(s, nng_aio_get_msg(s->aio), err) < 0) {
-    char m[sizeof err->msg];
-    snprintf(m, sizeof m, "%s%s%s", err->field, err->field[0] ? ": " : "", err->msg);
-    return nf_fail(err, "", "bad message skipped: %.200s", m);
-  }
+  take_msg(s, nng_aio_get_msg(s->aio));
   return 0;
 }
 
@@ -642,7 +628,8 @@ int nf_sub_next(nf_sub *s, nf_item *out, nf_sub_event *ev, int timeout_ms, nf_er
     if (s->bad_msgs) {
       unsigned long n = s->bad_msgs;
       s->bad_msgs = 0;
-      return nf_fail(err, "", "%lu bad message(s) skipped: %.200s", n, s->bad_err.msg);
+      return nf_fail(err, s->bad_err.field, "%lu bad message(s) skipped, the last: %.200s", n,
+                     s->bad_err.msg);
     }
     if (s->in.head) {
       if (process_in(s, err) < 0) return -1;
@@ -672,6 +659,7 @@ static int load_topic(nf_sub *s, const char *path, const char *name, json_t *v, 
   t->done = t->tr.last;
   t->done_epoch = t->tr.epoch;
   t->loaded = t->keep = true;
+  s->n_loaded++;
   return 0;
 }
 
@@ -693,40 +681,26 @@ int nf_sub_load_state(nf_sub *s, const char *path, nf_error *err) {
   return rc;
 }
 
-static json_t *state_json(const nf_sub *s) {
-  json_t *topics = json_object(), *root = json_object();
-  if (!topics || !root || json_object_set(root, "topics", topics)) goto fail;
-  for (size_t i = 0; i < s->tab_cap; i++) {
-    const topic *t = s->tab[i];
-    if (t && t->keep &&
-        json_object_set_new(topics, t->name, json_pack("{s:I,s:I}", "seq", (json_int_t)t->done,
-                                                       "epoch", (json_int_t)t->done_epoch)))
-      goto fail;
-  }
-  json_decref(topics);
-  return root;
-fail:
-  json_decref(topics);
-  json_decref(root);
-  return NULL;
-}
-
 int nf_sub_save_state(nf_sub *s, const char *path, nf_error *err) {
   char tmp[PATH_MAX];
+  const char *sep = "";
   if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
     return nf_fail(err, "", "%s: path too long", path);
-  json_t *root = state_json(s);
-  if (!root) return nf_fail(err, "", "out of memory");
   FILE *f = fopen(tmp, "w");
-  int rc = f ? json_dumpf(root, f, JSON_COMPACT | JSON_SORT_KEYS) : -1;
-  if (f && (fputc('\n', f) == EOF || fflush(f) || fsync(fileno(f)))) rc = -1;
-  if (f && fclose(f)) rc = -1;
-  json_decref(root);
-  if (!rc && rename(tmp, path)) rc = -1;
-  if (rc) {
+  if (!f) return nf_fail(err, "", "%s: %s", tmp, strerror(errno));
+  fputs("{\"topics\":{", f);
+  for (size_t i = 0; i < s->tab_cap; i++) { /* topic names need no escaping */
+    const topic *t = s->tab[i];
+    if (!t || !t->keep) continue;
+    fprintf(f, "%s\"%s\":{\"seq\":%llu,\"epoch\":%llu}", sep, t->name,
+            (unsigned long long)t->done, (unsigned long long)t->done_epoch);
+    sep = ",";
+  }
+  int rc = fputs("}}\n", f) < 0 || fflush(f) || fsync(fileno(f)) ? -1 : 0;
+  if (fclose(f) || rc || rename(tmp, path)) {
     int e = errno;
-    if (f) unlink(tmp);
-    return nf_fail(err, "", "%s: %s", f ? path : tmp, strerror(e));
+    unlink(tmp);
+    return nf_fail(err, "", "%s: %s", path, strerror(e));
   }
   return 0;
 }
@@ -735,62 +709,47 @@ int nf_sub_save_state(nf_sub *s, const char *path, nf_error *err) {
 
 typedef struct closer {
   nng_socket sub, req;
-  bool has_req, done;
-  int refs;
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
+  sem_t done;
 } closer;
-
-static void closer_release(closer *c) {
-  pthread_mutex_lock(&c->mu);
-  bool last = --c->refs == 0;
-  pthread_mutex_unlock(&c->mu);
-  if (!last) return;
-  pthread_mutex_destroy(&c->mu);
-  pthread_cond_destroy(&c->cv);
-  free(c);
-}
 
 static void *close_thread(void *arg) {
   closer *c = arg;
   nng_close(c->sub);
-  if (c->has_req) nng_close(c->req);
-  pthread_mutex_lock(&c->mu);
-  c->done = true;
-  pthread_cond_signal(&c->cv);
-  pthread_mutex_unlock(&c->mu);
-  closer_release(c);
+  nng_close(c->req); /* NNG_ECLOSED when never opened: harmless */
+  sem_post(&c->done);
   return NULL;
 }
 
-/* nng_close() on a helper thread, waited for at most 1 s. */
-static void close_sockets(nng_socket sub, nng_socket req, bool has_req) {
-  closer *c = calloc(1, sizeof *c);
+/* nng_close() on a helper thread, waited for at most 1 s.  When it is
+ * stuck, C stays allocated (the thread still needs it). */
+static void close_sockets(nng_socket sub, nng_socket req) {
+  closer *c = malloc(sizeof *c);
   pthread_t th;
+  struct timespec ts;
   if (!c) return; /* left to process exit */
-  *c = (closer){.sub = sub, .req = req, .has_req = has_req, .refs = 2};
-  pthread_mutex_init(&c->mu, NULL);
-  pthread_cond_init(&c->cv, NULL);
+  c->sub = sub, c->req = req;
+  sem_init(&c->done, 0, 0);
   if (pthread_create(&th, NULL, close_thread, c)) {
-    c->refs = 1;
-    closer_release(c);
+    sem_destroy(&c->done);
+    free(c);
     return;
   }
   pthread_detach(th);
-  struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   ts.tv_sec += 1;
-  pthread_mutex_lock(&c->mu);
-  while (!c->done && pthread_cond_timedwait(&c->cv, &c->mu, &ts) == 0) {}
-  pthread_mutex_unlock(&c->mu);
-  closer_release(c);
+  int rc;
+  while ((rc = sem_timedwait(&c->done, &ts)) < 0 && errno == EINTR) {}
+  if (rc == 0) {
+    sem_destroy(&c->done);
+    free(c);
+  }
 }
 
 void nf_sub_close(nf_sub *s) {
   if (!s) return;
   if (nng_socket_id(s->sub) > 0) {
     nng_pipe_notify(s->sub, NNG_PIPE_EV_ADD_POST, NULL, NULL); /* S goes away */
-    close_sockets(s->sub, s->req, s->query_url && nng_socket_id(s->req) > 0);
+    close_sockets(s->sub, s->req);
   }
   if (s->aio) nng_aio_free(s->aio);
   qfree(&s->in);

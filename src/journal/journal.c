@@ -77,8 +77,9 @@ struct nfd_journal {
   enum { FS_ALWAYS, FS_BATCH, FS_NEVER } policy;
 };
 
-/* ---- CRC32C (Castagnoli), table-driven: no Debian library offers it
- * besides the kernel's, and a table is a dozen lines. --------------------- */
+/* ---- CRC32C (Castagnoli): no Debian library offers it, and it is a few
+ * lines -- the SSE4.2 instruction where the CPU has it (8 bytes a step),
+ * a table otherwise. ------------------------------------------------------- */
 
 static void crc_init(uint32_t *t) {
   for (uint32_t i = 0; i < 256; i++) {
@@ -88,7 +89,25 @@ static void crc_init(uint32_t *t) {
   }
 }
 
+#if defined(__x86_64__)
+__attribute__((target("sse4.2"))) static uint32_t crc32c_hw(const void *p, size_t n) {
+  const uint8_t *b = p;
+  uint64_t c = 0xFFFFFFFFu;
+  for (; n >= 8; n -= 8, b += 8) {
+    uint64_t v;
+    memcpy(&v, b, 8);
+    c = __builtin_ia32_crc32di(c, v);
+  }
+  uint32_t c32 = (uint32_t)c;
+  while (n--) c32 = __builtin_ia32_crc32qi(c32, *b++);
+  return c32 ^ 0xFFFFFFFFu;
+}
+#endif
+
 static uint32_t crc32c(const uint32_t *t, const void *p, size_t n) {
+#if defined(__x86_64__)
+  if (__builtin_cpu_supports("sse4.2")) return crc32c_hw(p, n);
+#endif
   const uint8_t *b = p;
   uint32_t c = 0xFFFFFFFFu;
   while (n--) c = t[(c ^ *b++) & 0xFF] ^ (c >> 8);

@@ -117,8 +117,10 @@ size_t nf_fold(const char *in, size_t len, char *out, unsigned flags) {
      * again; a step may run up to two bytes past the window, never past
      * LEN. */
     size_t stop = i + 8;
-    while (i < stop) fold_step(src, len, &i, dst, &o, width, fcase);
+    while (i < stop)
+      fold_step(src, len, &i, dst, &o, width, fcase);
   }
-  while (i < len) fold_step(src, len, &i, dst, &o, width, fcase);
+  while (i < len)
+    fold_step(src, len, &i, dst, &o, width, fcase);
   return o;
 }

@@ -224,7 +224,8 @@ int nf_matcher_set_dense_limit(nf_matcher *m, size_t bytes) {
 static int grow(void **p, size_t *cap, size_t need, size_t size) {
   if (need <= *cap) return 0;
   size_t ncap = *cap ? *cap : 64;
-  while (ncap < need) ncap *= 2;
+  while (ncap < need)
+    ncap *= 2;
   if (ncap > SIZE_MAX / size) return -1;
   void *np = realloc(*p, ncap * size);
   if (!np) return -1;
@@ -239,8 +240,7 @@ int nf_matcher_add(nf_matcher *m, const char *term, size_t len,
   /* Ids are 30-bit and states never outnumber term bytes + 1. */
   if (m->arena_len + len >= ID_MASK || m->nterms >= ID_MASK) return -1;
   if (grow((void **)&m->arena, &m->arena_cap, m->arena_len + len, 1) ||
-      grow((void **)&m->terms, &m->terms_cap, m->nterms + 1,
-           sizeof(pending)))
+      grow((void **)&m->terms, &m->terms_cap, m->nterms + 1, sizeof(pending)))
     return -1;
   memcpy(m->arena + m->arena_len, term, len);
   m->terms[m->nterms].off = (uint32_t)m->arena_len;
@@ -251,7 +251,9 @@ int nf_matcher_add(nf_matcher *m, const char *term, size_t len,
   return 0;
 }
 
-size_t nf_matcher_terms(const nf_matcher *m) { return m ? m->nterms : 0; }
+size_t nf_matcher_terms(const nf_matcher *m) {
+  return m ? m->nterms : 0;
+}
 
 size_t nf_matcher_memory(const nf_matcher *m) {
   if (!m) return 0;
@@ -344,7 +346,8 @@ static int build_trie(const nf_matcher *m, build *b, sort_key *keys) {
     if (k > 0) {
       const sort_key *prev = &keys[k - 1];
       uint32_t n = cur->len < prev->len ? cur->len : prev->len;
-      while (lcp < n && cur->p[lcp] == prev->p[lcp]) lcp++;
+      while (lcp < n && cur->p[lcp] == prev->p[lcp])
+        lcp++;
     }
     for (uint32_t d = lcp; d < cur->len; d++)
       if (trie_child(b, path[d], cur->p[d], &path[d + 1])) return -1;
@@ -380,7 +383,8 @@ static int number_bfs(build *b, size_t nterms) {
   }
   b->first[n] = (uint32_t)n;
   b->n = (uint32_t)n;
-  for (size_t k = 0; k < nterms; k++) b->term_node[k] = newid[b->term_node[k]];
+  for (size_t k = 0; k < nterms; k++)
+    b->term_node[k] = newid[b->term_node[k]];
   free(order);
   free(newid);
   return 0;
@@ -396,7 +400,8 @@ static int number_bfs(build *b, size_t nterms) {
 static void make_classes(nf_matcher *m, build *b) {
   uint8_t used[256] = {0};
   int other = 0, other_alnum = 0;
-  for (uint32_t s = 1; s < b->n; s++) used[b->label[s]] = 1;
+  for (uint32_t s = 1; s < b->n; s++)
+    used[b->label[s]] = 1;
   uint32_t k = 0;
   for (int c = 0; c < 256; c++) {
     if (used[c]) {
@@ -410,7 +415,8 @@ static void make_classes(nf_matcher *m, build *b) {
   }
   uint32_t k_other = k, k_alnum = k + (uint32_t)other;
   for (int c = 0; c < 256; c++)
-    if (!used[c]) m->cls[c] = (uint8_t)(is_alnum((uint8_t)c) ? k_alnum : k_other);
+    if (!used[c])
+      m->cls[c] = (uint8_t)(is_alnum((uint8_t)c) ? k_alnum : k_other);
   if (other) b->class_alnum[k_other] = 0;
   if (other_alnum) b->class_alnum[k_alnum] = 1;
   m->nclass = k + (uint32_t)other + (uint32_t)other_alnum;
@@ -435,8 +441,10 @@ static int make_outputs(nf_matcher *m, const build *b) {
   m->out_start = calloc((size_t)n + 1, sizeof(uint32_t));
   m->outs = malloc((m->nterms ? m->nterms : 1) * sizeof(output));
   if (!m->out_start || !m->outs) return -1;
-  for (size_t i = 0; i < m->nterms; i++) m->out_start[b->term_node[i] + 1]++;
-  for (uint32_t s = 0; s < n; s++) m->out_start[s + 1] += m->out_start[s];
+  for (size_t i = 0; i < m->nterms; i++)
+    m->out_start[b->term_node[i] + 1]++;
+  for (uint32_t s = 0; s < n; s++)
+    m->out_start[s + 1] += m->out_start[s];
   for (size_t i = 0; i < m->nterms; i++) {
     const pending *t = &m->terms[i];
     const uint8_t *p = (const uint8_t *)m->arena + t->off;
@@ -447,7 +455,8 @@ static int make_outputs(nf_matcher *m, const build *b) {
                          (is_alnum(p[t->len - 1]) ? END_ALNUM : 0));
     if (t->len > m->maxlen) m->maxlen = t->len;
   }
-  for (uint32_t s = n; s > 0; s--) m->out_start[s] = m->out_start[s - 1];
+  for (uint32_t s = n; s > 0; s--)
+    m->out_start[s] = m->out_start[s - 1];
   m->out_start[0] = 0;
   return 0;
 }
@@ -569,18 +578,21 @@ static int order_sparse(const nf_matcher *m, const build *b, uint32_t *perm,
   uint32_t n = b->n, K = m->ndense, next = K;
   for (uint32_t q = n; q-- > 0;) {
     size[q] = 1;
-    for (uint32_t c = b->first[q]; c < b->first[q + 1]; c++) size[q] += size[c];
+    for (uint32_t c = b->first[q]; c < b->first[q + 1]; c++)
+      size[q] += size[c];
   }
   uint32_t *stack = malloc(((size_t)n - K + 1) * sizeof(uint32_t));
   if (!stack) return -1;
-  for (uint32_t q = 0; q < K; q++) perm[q] = q;
+  for (uint32_t q = 0; q < K; q++)
+    perm[q] = q;
   for (uint32_t r = K; r < b->first[K]; r++) {
     size_t top = 0;
     stack[top++] = r;
     while (top) {
       uint32_t x = stack[--top];
       perm[x] = next++;
-      for (uint32_t y = b->first[x + 1]; y-- > b->first[x];) stack[top++] = y;
+      for (uint32_t y = b->first[x + 1]; y-- > b->first[x];)
+        stack[top++] = y;
     }
   }
   free(stack);
@@ -597,7 +609,8 @@ static int renumber_outputs(nf_matcher *m, const uint32_t *perm, uint32_t n) {
     free(inv), free(start), free(link), free(outs);
     return -1;
   }
-  for (uint32_t q = 0; q < n; q++) inv[perm[q]] = q;
+  for (uint32_t q = 0; q < n; q++)
+    inv[perm[q]] = q;
   uint32_t o = 0;
   for (uint32_t id = 0; id < n; id++) {
     uint32_t old = inv[id];
@@ -798,10 +811,10 @@ static uint32_t step(const nf_matcher *m, uint32_t v, uint8_t c) {
 
 /* Reports every term ending at END in state V, longest first.  Returns
  * non-zero when the callback asked to stop. */
-static int report(const nf_matcher *m, uint32_t v, const uint8_t *t,
-                  size_t len, size_t end, nf_match_cb cb, void *ctx) {
-  uint32_t s = (v & SPARSE_BIT) ? (v & ID_MASK)
-                                : m->dense[v + m->nclass + X_ID];
+static int report(const nf_matcher *m, uint32_t v, const uint8_t *t, size_t len,
+                  size_t end, nf_match_cb cb, void *ctx) {
+  uint32_t s =
+      (v & SPARSE_BIT) ? (v & ID_MASK) : m->dense[v + m->nclass + X_ID];
   int end_ok = end >= len || !is_alnum(t[end]);
   do {
     for (uint32_t k = m->out_start[s]; k < m->out_start[s + 1]; k++) {
@@ -851,15 +864,15 @@ static int emit(const nf_matcher *m, const uint8_t *t, size_t len, lane *l,
 /* The careful step of lane L over T[I], from state *V: a LATER state
  * reports before a non-alphanumeric byte, a NOW state when entered.  May
  * queue two matches.  Returns non-zero when the callback asked to stop. */
-static int lane_step(const nf_matcher *m, const uint8_t *t, size_t len,
-                     lane *l, uint32_t *v, size_t i, nf_match_cb cb,
-                     void *ctx) {
+static int lane_step(const nf_matcher *m, const uint8_t *t, size_t len, lane *l,
+                     uint32_t *v, size_t i, nf_match_cb cb, void *ctx) {
   uint32_t prev = *v, next = step(m, prev, t[i]);
   *v = next;
   if ((state_flags(m, prev) & OF_LATER) && !is_alnum(t[i]) &&
       emit(m, t, len, l, prev, i, cb, ctx))
     return 1;
-  if ((state_flags(m, next) & OF_NOW) && emit(m, t, len, l, next, i + 1, cb, ctx))
+  if ((state_flags(m, next) & OF_NOW) &&
+      emit(m, t, len, l, next, i + 1, cb, ctx))
     return 1;
   return 0;
 }
@@ -892,8 +905,8 @@ static int run_single(const nf_matcher *m, const uint8_t *t, size_t len,
   return 0;
 }
 
-#define LANE_LOAD(k)  \
-  uint32_t v##k = v[k]; \
+#define LANE_LOAD(k)                                                           \
+  uint32_t v##k = v[k];                                                        \
   const uint8_t *p##k = p[k];
 #define LANE_NEXT(k) uint32_t n##k = dense[v##k + cls[p##k[s]]];
 #define LANE_OR(k) n##k |
@@ -972,12 +985,14 @@ static int run_lanes(const nf_matcher *m, const uint8_t *t, size_t len,
     }
     if (steps == 0) break;
     size_t done = lockstep(m, p, v, steps);
-    for (int k = 0; k < LANES; k++) ln[k].pos += done;
+    for (int k = 0; k < LANES; k++)
+      ln[k].pos += done;
     if (done == steps) continue;
     rc = careful_round(m, t, len, ln, v, cb, ctx);
     if (rc == 1) return 1;
   }
-  for (int k = 0; k < LANES; k++) ln[k].v = v[k];
+  for (int k = 0; k < LANES; k++)
+    ln[k].v = v[k];
   return 0;
 }
 

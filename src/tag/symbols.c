@@ -67,12 +67,24 @@ enum { EX_NONE, EX_SH, EX_SZ, EX_BJ, EX_HK };
 /* "代码" (code) in UTF-8: E4 BB A3 E7 A0 81. */
 static const u8 CODE_WORD[6] = {0xE4, 0xBB, 0xA3, 0xE7, 0xA0, 0x81};
 
-static int is_digit(u8 c) { return c >= '0' && c <= '9'; }
-static int is_upper(u8 c) { return c >= 'A' && c <= 'Z'; }
-static int is_lower(u8 c) { return c >= 'a' && c <= 'z'; }
-static int is_alpha(u8 c) { return is_upper(c) || is_lower(c); }
-static int is_alnum(u8 c) { return is_digit(c) || is_alpha(c); }
-static u8 to_upper(u8 c) { return is_lower(c) ? (u8)(c - 32) : c; }
+static int is_digit(u8 c) {
+  return c >= '0' && c <= '9';
+}
+static int is_upper(u8 c) {
+  return c >= 'A' && c <= 'Z';
+}
+static int is_lower(u8 c) {
+  return c >= 'a' && c <= 'z';
+}
+static int is_alpha(u8 c) {
+  return is_upper(c) || is_lower(c);
+}
+static int is_alnum(u8 c) {
+  return is_digit(c) || is_alpha(c);
+}
+static u8 to_upper(u8 c) {
+  return is_lower(c) ? (u8)(c - 32) : c;
+}
 
 /* Case-insensitive comparison of N bytes against upper-case WORD. */
 static int eq_word(const u8 *p, const char *word, size_t n) {
@@ -83,13 +95,15 @@ static int eq_word(const u8 *p, const char *word, size_t n) {
 
 static size_t span_digits(const u8 *p, size_t n) {
   size_t k = 0;
-  while (k < n && is_digit(p[k])) k++;
+  while (k < n && is_digit(p[k]))
+    k++;
   return k;
 }
 
 static size_t span_alpha(const u8 *p, size_t n) {
   size_t k = 0;
-  while (k < n && is_alpha(p[k])) k++;
+  while (k < n && is_alpha(p[k]))
+    k++;
   return k;
 }
 
@@ -100,10 +114,21 @@ static size_t span_alpha(const u8 *p, size_t n) {
 /* Exchange implied by the first two digits of a six-digit A-share code. */
 static int ashare_range(const u8 *d) {
   switch ((d[0] - '0') * 10 + (d[1] - '0')) {
-  case 60: case 68: case 90: return EX_SH;
-  case 0: case 30: case 20: return EX_SZ;
-  case 43: case 83: case 87: case 92: return EX_BJ;
-  default: return EX_NONE;
+  case 60:
+  case 68:
+  case 90:
+    return EX_SH;
+  case 0:
+  case 30:
+  case 20:
+    return EX_SZ;
+  case 43:
+  case 83:
+  case 87:
+  case 92:
+    return EX_BJ;
+  default:
+    return EX_NONE;
   }
 }
 
@@ -140,7 +165,8 @@ static int make_ashare(const u8 *d, int want, char out[NF_SYMBOL_MAX]) {
 static int make_hk(const u8 *d, size_t n, char out[NF_SYMBOL_MAX]) {
   if (n < 1 || n > 5) return -1;
   size_t k = 0;
-  while (k < n && d[k] == '0') k++;
+  while (k < n && d[k] == '0')
+    k++;
   if (k == n) return -1;
   memset(out, '0', 5 - n);
   memcpy(out + 5 - n, d, n);
@@ -168,7 +194,8 @@ static int parse_ticker(const u8 *p, size_t n, int strict, ticker *tk) {
   size_t k = span_alpha(p, n);
   if (k == 0 || k > 5 || (k < n && is_digit(p[k]))) return 0;
   size_t up = 0;
-  for (size_t i = 0; i < k; i++) up += is_upper(p[i]);
+  for (size_t i = 0; i < k; i++)
+    up += is_upper(p[i]) ? 1u : 0u;
   if (strict && up != 0 && up != k) return 0;
   tk->p = p;
   tk->n = k;
@@ -187,7 +214,8 @@ static int parse_ticker(const u8 *p, size_t n, int strict, ticker *tk) {
 
 static void fmt_us(const ticker *tk, char out[NF_SYMBOL_MAX]) {
   size_t o = 0;
-  for (size_t i = 0; i < tk->n; i++) out[o++] = (char)to_upper(tk->p[i]);
+  for (size_t i = 0; i < tk->n; i++)
+    out[o++] = (char)to_upper(tk->p[i]);
   if (tk->cls) {
     out[o++] = '.';
     out[o++] = (char)to_upper(tk->cls);
@@ -215,7 +243,8 @@ static size_t exchange_name(const u8 *p, size_t n, int *lower) {
 
 /* Skips at most MAXN spaces at P[*I]. */
 static void skip_spaces(const u8 *p, size_t n, size_t *i, int maxn) {
-  while (maxn-- > 0 && *i < n && p[*i] == ' ') (*i)++;
+  while (maxn-- > 0 && *i < n && p[*i] == ' ')
+    (*i)++;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -378,7 +407,8 @@ size_t nf_symbols_extract(const char *text, size_t len, nf_symbol *out,
     int word_start = i == 0 || !is_alnum(t[i - 1]);
     if (is_digit(t[i])) {
       size_t j = i + span_digits(t + i, len - i), next = j;
-      if (word_start && (i == 0 || t[i - 1] != '.')) next = digit_form(&s, i, j);
+      if (word_start && (i == 0 || t[i - 1] != '.'))
+        next = digit_form(&s, i, j);
       i = next;
     } else if (is_alpha(t[i])) {
       size_t j = i + span_alpha(t + i, len - i), r = 0;
@@ -403,8 +433,8 @@ static int whole_ticker(const u8 *p, size_t n, char out[NF_SYMBOL_MAX]) {
   ticker tk;
   if (!parse_ticker(p, n, 0, &tk)) return -1;
   size_t rest = n - tk.used;
-  if (rest != 0 && !(rest == 3 && p[tk.used] == '.' &&
-                     eq_word(p + tk.used + 1, "US", 2)))
+  if (rest != 0 &&
+      !(rest == 3 && p[tk.used] == '.' && eq_word(p + tk.used + 1, "US", 2)))
     return -1;
   fmt_us(&tk, out);
   return 0;

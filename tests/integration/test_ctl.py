@@ -44,6 +44,13 @@ with Daemon() as d:
     topics = json.loads(out)["topics"] if rc == 0 else {}
     check(topics.get("headline", {}).get("seq") == 3, "topics: headline seq 3: %s" % topics)
     check(topics.get("sym.09968.HK", {}).get("seq") == 1, "topics lists sym topics")
+    rc, out, err = ctl("-q", d.query, "history", "headline")
+    lines = out.splitlines()
+    check(rc == 0 and len(lines) == 3 and lines[0].startswith("#1 ") and "held seq 1..3" in err,
+          "history: %r %r" % (out, err))
+    rc, out, err = ctl("-q", d.query, "--json", "--since", "1", "--limit", "1", "history", "headline")
+    got = [json.loads(l) for l in out.splitlines()]
+    check(rc == 0 and [m["seq"] for m in got] == [2] and "body" not in got[0], "history --since --limit: %r" % out)
     rc, out, err = ctl("-q", d.query, "stats")
     check(rc == 0 and "items_accepted" in out and " 3" in out, "stats text: %s" % out)
     rc, out, err = ctl("-q", d.query, "--json", "reload")

@@ -17,8 +17,8 @@
 #include "fold.h"
 
 /* Folds IN (LEN bytes) out of place and checks the result is WANT. */
-static void check(const char *in, size_t len, unsigned flags,
-                  const char *want, size_t want_len) {
+static void check(const char *in, size_t len, unsigned flags, const char *want,
+                  size_t want_len) {
   char *src = malloc(len ? len : 1);
   char *dst = malloc(len ? len : 1);
   assert_non_null(src);
@@ -35,7 +35,7 @@ static void check(const char *in, size_t len, unsigned flags,
   free(dst);
 }
 
-#define CHECK(in, flags, want) \
+#define CHECK(in, flags, want)                                                 \
   check(in, sizeof(in) - 1, flags, want, sizeof(want) - 1)
 
 static void test_empty(void **state) {
@@ -60,11 +60,11 @@ static void test_ascii(void **state) {
 
 static void test_width(void **state) {
   (void)state;
-  CHECK("\xEF\xBC\x81", NF_FOLD_WIDTH, "!");      /* U+FF01 first */
-  CHECK("\xEF\xBD\x9E", NF_FOLD_WIDTH, "~");      /* U+FF5E last */
-  CHECK("\xEF\xBC\xBF", NF_FOLD_WIDTH, "_");      /* U+FF3F */
-  CHECK("\xEF\xBD\x80", NF_FOLD_WIDTH, "`");      /* U+FF40 */
-  CHECK("\xE3\x80\x80", NF_FOLD_WIDTH, " ");      /* U+3000 */
+  CHECK("\xEF\xBC\x81", NF_FOLD_WIDTH, "!");            /* U+FF01 first */
+  CHECK("\xEF\xBD\x9E", NF_FOLD_WIDTH, "~");            /* U+FF5E last */
+  CHECK("\xEF\xBC\xBF", NF_FOLD_WIDTH, "_");            /* U+FF3F */
+  CHECK("\xEF\xBD\x80", NF_FOLD_WIDTH, "`");            /* U+FF40 */
+  CHECK("\xE3\x80\x80", NF_FOLD_WIDTH, " ");            /* U+3000 */
   CHECK("\xEF\xBC\x80", NF_FOLD_WIDTH, "\xEF\xBC\x80"); /* U+FF00 kept */
   CHECK("\xEF\xBD\x9F", NF_FOLD_WIDTH, "\xEF\xBD\x9F"); /* U+FF5F kept */
   CHECK("\xE3\x80\x81", NF_FOLD_WIDTH, "\xE3\x80\x81"); /* 、 kept */
@@ -134,11 +134,31 @@ static size_t ref_fold(const unsigned char *s, size_t len, unsigned char *o,
 
 static void test_random_vs_reference(void **state) {
   (void)state;
-  static const char *pieces[] = {
-      "a", "Z", "M", " ", "0", "@", "[", "`", "{", "\xEF\xBC\x81",
-      "\xEF\xBD\x9E", "\xEF\xBC\xA1", "\xEF\xBD\x81", "\xE3\x80\x80",
-      "\xE4\xB8\xAD", "\xEF", "\xEF\xBC", "\xE3\x80", "\x80", "\xFF",
-      "\0", "Hello World ", "ABCDEFGHIJ", "\xEF\xBC\x80", "\xEF\xBD\x9F"};
+  static const char *pieces[] = {"a",
+                                 "Z",
+                                 "M",
+                                 " ",
+                                 "0",
+                                 "@",
+                                 "[",
+                                 "`",
+                                 "{",
+                                 "\xEF\xBC\x81",
+                                 "\xEF\xBD\x9E",
+                                 "\xEF\xBC\xA1",
+                                 "\xEF\xBD\x81",
+                                 "\xE3\x80\x80",
+                                 "\xE4\xB8\xAD",
+                                 "\xEF",
+                                 "\xEF\xBC",
+                                 "\xE3\x80",
+                                 "\x80",
+                                 "\xFF",
+                                 "\0",
+                                 "Hello World ",
+                                 "ABCDEFGHIJ",
+                                 "\xEF\xBC\x80",
+                                 "\xEF\xBD\x9F"};
   const size_t np = sizeof(pieces) / sizeof(pieces[0]);
   unsigned seed = 12345;
   for (int round = 0; round < 3000; round++) {

@@ -65,8 +65,8 @@ static nf_matcher *make(const char *const *terms, size_t dense_limit) {
 }
 
 /* Expected hits as (value, start, end) triples, in report order. */
-static void expect_hits(const nf_matcher *m, const char *text,
-                        const hit *want, size_t nwant) {
+static void expect_hits(const nf_matcher *m, const char *text, const hit *want,
+                        size_t nwant) {
   hits h = scan_n(m, text, strlen(text));
   if (h.n != nwant) {
     for (size_t k = 0; k < h.n; k++)
@@ -77,17 +77,17 @@ static void expect_hits(const nf_matcher *m, const char *text,
   for (size_t k = 0; k < nwant; k++) {
     if (h.v[k].value != want[k].value || h.v[k].start != want[k].start ||
         h.v[k].end != want[k].end)
-      fail_msg("\"%s\": hit %zu is v=%u [%zu,%zu), want v=%u [%zu,%zu)",
-               text, k, h.v[k].value, h.v[k].start, h.v[k].end,
-               want[k].value, want[k].start, want[k].end);
+      fail_msg("\"%s\": hit %zu is v=%u [%zu,%zu), want v=%u [%zu,%zu)", text,
+               k, h.v[k].value, h.v[k].start, h.v[k].end, want[k].value,
+               want[k].start, want[k].end);
   }
   free(h.v);
 }
 
-#define HITS(m, text, ...)                                     \
-  do {                                                         \
-    static const hit want_[] = {__VA_ARGS__};                  \
-    expect_hits(m, text, want_, sizeof(want_) / sizeof(hit));  \
+#define HITS(m, text, ...)                                                     \
+  do {                                                                         \
+    static const hit want_[] = {__VA_ARGS__};                                  \
+    expect_hits(m, text, want_, sizeof(want_) / sizeof(hit));                  \
   } while (0)
 #define NOHITS(m, text) expect_hits(m, text, NULL, 0)
 
@@ -147,8 +147,8 @@ static void test_overlapping_cjk(void **state) {
 
 static void test_cjk_substrings(void **state) {
   (void)state;
-  static const char *terms[] = {"中国", "国人", "中国人民", "人民银行",
-                                "银", NULL};
+  static const char *terms[] = {"中国",     "国人", "中国人民",
+                                "人民银行", "银",   NULL};
   for (size_t l = 0; l < NLIMITS; l++) {
     nf_matcher *m = make(terms, limits[l]);
     HITS(m, "中国人民银行", {1, 0, 6}, {2, 3, 9}, {3, 0, 12}, {5, 12, 15},
@@ -331,8 +331,8 @@ static void test_stop(void **state) {
 /* Randomized cross-check                                                 */
 /* ---------------------------------------------------------------------- */
 
-static const char ALPHABET[] = {'a', 'b', 'c', '1', ' ', '-', '\xE4', '\xB8',
-                                '\0'};
+static const char ALPHABET[] = {'a', 'b',    'c',    '1', ' ',
+                                '-', '\xE4', '\xB8', '\0'};
 #define NALPHA sizeof(ALPHABET)
 
 static uint32_t rnd(uint64_t *s) {
@@ -395,7 +395,8 @@ static void cross_check_round(uint64_t *seed, size_t nterms, size_t ntexts) {
   for (size_t r = 0; r < ntexts; r++) {
     char text[200];
     size_t len = rnd(seed) % sizeof(text);
-    for (size_t i = 0; i < len; i++) text[i] = ALPHABET[rnd(seed) % NALPHA];
+    for (size_t i = 0; i < len; i++)
+      text[i] = ALPHABET[rnd(seed) % NALPHA];
     hits want = {0};
     naive(terms, nterms, text, len, &want);
     if (want.n) qsort(want.v, want.n, sizeof(hit), hit_cmp);
@@ -411,7 +412,8 @@ static void cross_check_round(uint64_t *seed, size_t nterms, size_t ntexts) {
     }
     free(want.v);
   }
-  for (size_t l = 0; l < NLIMITS; l++) nf_matcher_free(ms[l]);
+  for (size_t l = 0; l < NLIMITS; l++)
+    nf_matcher_free(ms[l]);
   free(terms);
 }
 
@@ -438,7 +440,8 @@ static void long_text_round(uint64_t *seed, size_t nterms, size_t maxlen,
     for (size_t i = 0; i < terms[k].len; i++)
       terms[k].s[i] = alphabet[rnd(seed) % na];
   }
-  for (size_t i = 0; i < len; i++) text[i] = alphabet[rnd(seed) % na];
+  for (size_t i = 0; i < len; i++)
+    text[i] = alphabet[rnd(seed) % na];
   hits want = {0};
   naive(terms, nterms, text, len, &want);
   for (size_t l = 0; l < NLIMITS; l++) {
@@ -511,7 +514,8 @@ static void test_memory(void **state) {
   for (uint32_t k = 0; k < 20000; k++) {
     char t[12];
     size_t len = 2 + rnd(&seed) % 10;
-    for (size_t i = 0; i < len; i++) t[i] = (char)('a' + rnd(&seed) % 26);
+    for (size_t i = 0; i < len; i++)
+      t[i] = (char)('a' + rnd(&seed) % 26);
     assert_int_equal(nf_matcher_add(big, t, len, k), 0);
     assert_int_equal(nf_matcher_add(small, t, len, k), 0);
   }
@@ -522,7 +526,8 @@ static void test_memory(void **state) {
   assert_true(ms > 20000 * 8); /* at least the outputs */
   assert_true(mb < ((size_t)40 << 20));
   const char *text = "zz qwerty abc xyz hello world";
-  hits a = scan_n(big, text, strlen(text)), b = scan_n(small, text, strlen(text));
+  hits a = scan_n(big, text, strlen(text)),
+       b = scan_n(small, text, strlen(text));
   assert_int_equal(a.n, b.n);
   for (size_t k = 0; k < a.n; k++)
     assert_int_equal(hit_cmp(&a.v[k], &b.v[k]), 0);

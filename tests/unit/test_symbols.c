@@ -43,15 +43,16 @@ static void expect(const char *text, const char *const *want) {
   nf_symbol out[MAXSYM];
   size_t n = extract_n(text, strlen(text), out, MAXSYM);
   size_t w = 0;
-  while (want[w]) w++;
+  while (want[w])
+    w++;
   if (n != w) {
-    for (size_t k = 0; k < n; k++) print_error("got %s\n", out[k].s);
+    for (size_t k = 0; k < n; k++)
+      print_error("got %s\n", out[k].s);
     fail_msg("\"%s\": got %zu symbols, want %zu", text, n, w);
   }
   for (size_t k = 0; k < n; k++) {
     if (strcmp(out[k].s, want[k]) != 0)
-      fail_msg("\"%s\": symbol %zu is %s, want %s", text, k, out[k].s,
-               want[k]);
+      fail_msg("\"%s\": symbol %zu is %s, want %s", text, k, out[k].s, want[k]);
   }
 }
 
@@ -215,7 +216,7 @@ static void test_never_symbols(void **state) {
   NONE("成交123456元");
   NONE("600519");
   NONE("成交600519股");
-  NONE("1600519.SH");  /* embedded in a longer run */
+  NONE("1600519.SH"); /* embedded in a longer run */
   NONE("6005190.SH");
   NONE("(6005190)");
   NONE("SH6005191");
@@ -276,7 +277,9 @@ static void test_truncations(void **state) {
     }
     free(buf);
   }
-  EXPECT("\xE4\xBB" "600519", NULL); /* truncated 代码 */
+  EXPECT("\xE4\xBB"
+         "600519",
+         NULL); /* truncated 代码 */
   EXPECT("\xFF(600519)\xE4", "600519.SH");
   NONE("600519.");
   NONE("600519.S");
@@ -294,8 +297,9 @@ static void test_truncations(void **state) {
 static void test_random_soup(void **state) {
   (void)state;
   static const char *pieces[] = {
-      "6", "0", "5", "1", "9", "(", ")", ".", ":", "$", "-", " ", "SH", "sz",
-      "HK", "BJ", "US", "us", "A", "b", "NYSE", "NASDAQ", "代码", "\xE4",
+      "6",    "0",    "5",      "1",    "9",    "(",      ")",    ".",
+      ":",    "$",    "-",      " ",    "SH",   "sz",     "HK",   "BJ",
+      "US",   "us",   "A",      "b",    "NYSE", "NASDAQ", "代码", "\xE4",
       "\xBB", "\xFF", "600519", "0700", "\0"};
   const size_t np = sizeof(pieces) / sizeof(pieces[0]);
   unsigned seed = 42;
