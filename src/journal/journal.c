@@ -154,7 +154,7 @@ static segment *list_segments(const char *dir, size_t *n) {
     (*n)++;
   }
   closedir(dp);
-  qsort(v, *n, sizeof *v, cmp_seg);
+  if (v) qsort(v, *n, sizeof *v, cmp_seg);
   return v;
 }
 

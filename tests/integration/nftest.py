@@ -122,8 +122,8 @@ class Daemon:
         wait_until(lambda: (self.metric("newsfeed_subscribers") or 0) >= n, 10, "%d subscribers" % n)
 
     def sub(self, topics, extra=(), fmt="json"):
-        """Starts newsfeed-sub; returns a Sub."""
-        s = Sub([SUB, "-s", self.publish[0], "--format", fmt] + list(extra) + list(topics))
+        """Starts newsfeed-sub (filling gaps from this daemon's history); returns a Sub."""
+        s = Sub([SUB, "-s", self.publish[0], "-q", self.query, "--format", fmt] + list(extra) + list(topics))
         self.children.append(s)
         return s
 
