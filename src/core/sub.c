@@ -90,6 +90,7 @@
 
 #define PAGE 1000     /* items per history request (the daemon's cap) */
 #define MAX_IN 100000 /* live items waiting to be judged */
+#define SWEEP_MS 1000 /* default period of the end-of-topic check */
 
 /* ---- the per-topic state machine ---------------------------------------- */
 
@@ -125,7 +126,8 @@ typedef struct topic {
   char name[NF_TOPIC_MAX + 1];
   nf__track tr;
   uint64_t done, done_epoch; /* the last item handed out */
-  uint64_t listed;           /* last seq in the daemon's topics answer */
+  uint64_t listed;           /* last seq in the topics answer at start */
+  uint64_t seen, seen_epoch; /* last seq, epoch in the previous sweep */
   bool keep;                 /* saved in the state file */
   bool loaded;               /* came from the state file */
   bool replay;               /* nf_sub_start replays it */
@@ -155,7 +157,10 @@ enum fill_mode { FILL_GAP, FILL_REPLAY, FILL_LAST };
 struct nf_sub {
   nng_socket sub, req;
   nng_aio *aio;
-  atomic_int pipes;
+  atomic_int sub_pipes, req_pipes; /* connections up */
+  int64_t next_sweep;
+  int sweep_ms; /* 0: no sweeps */
+  bool sweep_ok;
   char *pub_url, *query_url; /* query_url NULL: no history */
   int timeout_ms;
   enum mode mode;
@@ -343,12 +348,12 @@ static int query(nf_sub *s, nf_buf *req, reply *r, nf_error *err) {
   return -1;
 }
 
-static int ask_history(nf_sub *s, const char *topic_name, uint64_t since, reply *r,
-                       nf_error *err) {
+static int ask_history(nf_sub *s, const char *topic_name, uint64_t since, uint64_t limit,
+                       reply *r, nf_error *err) {
   nf_buf b = {0};
   if (nf__mp_map(&b, 4) || nf__mp_cstr(&b, "op") || nf__mp_cstr(&b, "history") ||
       nf__mp_cstr(&b, "topic") || nf__mp_cstr(&b, topic_name) || nf__mp_cstr(&b, "since") ||
-      nf__mp_uint(&b, since) || nf__mp_cstr(&b, "limit") || nf__mp_uint(&b, PAGE)) {
+      nf__mp_uint(&b, since) || nf__mp_cstr(&b, "limit") || nf__mp_uint(&b, limit)) {
     nf_buf_free(&b);
     return nf_fail(err, "", "out of memory");
   }
@@ -409,13 +414,15 @@ static int take_page(nf_sub *s, topic *t, const msgpack_object *a, uint64_t upto
   return (upto ? t->tr.last + 1 < upto : t->tr.last < last_seq) ? 1 : 0;
 }
 
-/* Queues T's items after T->tr.last from history, up to UPTO (0: all). */
+/* Queues T's items after T->tr.last from history, up to UPTO (0: all).
+ * A gap asks for just its own items: small gaps are the common case. */
 static int fill(nf_sub *s, topic *t, uint64_t upto, enum fill_mode mode, nf_error *err) {
   qnode *run = NULL;
   int rc;
   do {
     reply r;
-    if (ask_history(s, t->name, t->tr.last, &r, err) < 0) return -1;
+    uint64_t want = upto ? upto - 1 - t->tr.last : PAGE;
+    if (ask_history(s, t->name, t->tr.last, want < PAGE ? want : PAGE, &r, err) < 0) return -1;
     rc = take_page(s, t, &r.up.data, upto, mode, &run, err);
     reply_free(&r);
     pump(s);
@@ -456,8 +463,11 @@ static int process_in(nf_sub *s, nf_error *err) {
 
 /* ---- the start: replay --------------------------------------------------- */
 
-/* Asks for every topic; marks the matching ones for replay. */
-static int list_topics(nf_sub *s, nf_error *err) {
+typedef int (*topic_fn)(nf_sub *s, const char *name, uint64_t seq, uint64_t epoch,
+                        nf_error *err);
+
+/* Asks for every topic; calls FN for each one the patterns match. */
+static int each_topic(nf_sub *s, topic_fn fn, nf_error *err) {
   nf_buf b = {0};
   reply r;
   if (nf__mp_map(&b, 1) || nf__mp_cstr(&b, "op") || nf__mp_cstr(&b, "topics")) {
@@ -468,19 +478,55 @@ static int list_topics(nf_sub *s, nf_error *err) {
   const msgpack_object *m = get(&r.up.data, "topics");
   int rc = m && m->type == MSGPACK_OBJECT_MAP ? 0 : nf_fail(err, "", "topics answer without topics");
   for (uint32_t i = 0; !rc && i < m->via.map.size; i++) {
-    const msgpack_object *k = &m->via.map.ptr[i].key;
+    const msgpack_object *k = &m->via.map.ptr[i].key, *v = &m->via.map.ptr[i].val;
     char name[NF_TOPIC_MAX + 1];
     if (k->type != MSGPACK_OBJECT_STR || !nf_topic_valid(k->via.str.ptr, k->via.str.size))
       continue;
     memcpy(name, k->via.str.ptr, k->via.str.size);
     name[k->via.str.size] = 0;
-    if (!matches(s, name)) continue;
-    topic *t = topic_get(s, name, true);
-    if (!t) rc = nf_fail(err, "", "out of memory");
-    else t->listed = get_u(&m->via.map.ptr[i].val, "seq"), t->replay = true;
+    if (matches(s, name)) rc = fn(s, name, get_u(v, "seq"), get_u(v, "epoch"), err);
   }
   reply_free(&r);
   return rc;
+}
+
+static int mark_replay(nf_sub *s, const char *name, uint64_t seq, uint64_t epoch, nf_error *err) {
+  topic *t = topic_get(s, name, true);
+  (void)epoch;
+  if (!t) return nf_fail(err, "", "out of memory");
+  t->listed = seq;
+  t->replay = true;
+  return 0;
+}
+
+/* One topic of a sweep.  An item the previous answer listed -- published
+ * a sweep period ago at least -- that has still not arrived while we are
+ * caught up was lost at the end of the topic: fill it now. */
+static int sweep_topic(nf_sub *s, const char *name, uint64_t seq, uint64_t epoch, nf_error *err) {
+  topic *t = topic_get(s, name, s->mode != REPLAY_NONE);
+  if (!t || !t->tr.based || !epoch) return 0;
+  uint64_t seen = t->seen_epoch == epoch ? t->seen : 0, old = t->tr.epoch;
+  t->seen = seq;
+  t->seen_epoch = epoch;
+  if (!seen || (old == epoch && seen <= t->tr.last)) return 0;
+  if (old != epoch) { /* a restart no live item has shown yet */
+    t->tr = (nf__track){.epoch = epoch, .last = old ? 0 : t->tr.last, .based = true};
+    if (old && !push_event(s, t, NF_SUB_EPOCH_CHANGED, 0, 0, old))
+      return nf_fail(err, "", "out of memory");
+  }
+  return seen > t->tr.last ? fill(s, t, seen + 1, FILL_GAP, err) : 0;
+}
+
+/* Sweeps when caught up, once per sweep period.  A failure is reported once
+ * (until a sweep succeeds again); without a query connection there is no
+ * sweep and no wait. */
+static int maybe_sweep(nf_sub *s, nf_error *err) {
+  s->next_sweep = nf_now_ms() + s->sweep_ms;
+  if (!atomic_load(&s->req_pipes)) return 0;
+  int rc = each_topic(s, sweep_topic, err);
+  bool report = rc < 0 && s->sweep_ok;
+  s->sweep_ok = rc == 0;
+  return report ? -1 : 0;
 }
 
 /* Sets T's starting point; returns how to fill from it, or -1: skip. */
@@ -496,7 +542,7 @@ static int baseline(nf_sub *s, topic *t) {
 }
 
 static int replay_all(nf_sub *s, nf_error *err) {
-  if (s->mode != REPLAY_NONE && list_topics(s, err) < 0) return -1;
+  if (s->mode != REPLAY_NONE && each_topic(s, mark_replay, err) < 0) return -1;
   for (size_t i = 0; i < s->n_pats; i++) { /* exact topics, even unlisted */
     const pat *p = &s->pats[i];
     topic *t = p->len && !p->prefix[p->len - 1] ? topic_get(s, p->prefix, true) : NULL;
@@ -511,9 +557,10 @@ static int replay_all(nf_sub *s, nf_error *err) {
   return 0;
 }
 
+/* Counts a socket's connections (ARG is its counter). */
 static void on_pipe(nng_pipe p, nng_pipe_ev ev, void *arg) {
-  (void)p, (void)ev;
-  atomic_store(&((nf_sub *)arg)->pipes, 1);
+  (void)p;
+  atomic_fetch_add((atomic_int *)arg, ev == NNG_PIPE_EV_ADD_POST ? 1 : -1);
 }
 
 int nf_sub_start(nf_sub *s, nf_error *err) {
@@ -529,12 +576,13 @@ int nf_sub_start(nf_sub *s, nf_error *err) {
     return nf_fail(err, "", "%s: %s", s->query_url, nng_strerror(rv));
   if (replay) {
     int64_t end = nf_now_ms() + s->timeout_ms;
-    while (!atomic_load(&s->pipes) && nf_now_ms() < end) nng_msleep(2);
-    if (!atomic_load(&s->pipes))
+    while (!atomic_load(&s->sub_pipes) && nf_now_ms() < end) nng_msleep(2);
+    if (!atomic_load(&s->sub_pipes))
       return nf_fail(err, "", "%s: not connected after %d ms", s->pub_url, s->timeout_ms);
     if (replay_all(s, err) < 0) return -1;
   }
-  s->started = true;
+  s->started = s->sweep_ok = true;
+  s->next_sweep = nf_now_ms() + s->sweep_ms;
   return 0;
 }
 
@@ -548,6 +596,7 @@ int nf_sub_open(nf_sub **out, const char *pub_url, const char *query_url, nf_err
     return nf_fail(err, "", "out of memory");
   }
   s->timeout_ms = 5000;
+  s->sweep_ms = SWEEP_MS;
   s->lim = nf_limits_default();
   s->lim.max_item_bytes = SIZE_MAX;
   if ((rv = nng_sub0_open(&s->sub)) || (rv = nng_aio_alloc(&s->aio, NULL, NULL)) ||
@@ -556,7 +605,11 @@ int nf_sub_open(nf_sub **out, const char *pub_url, const char *query_url, nf_err
     return nf_fail(err, "", "nng: %s", nng_strerror(rv));
   }
   nng_socket_set_int(s->sub, NNG_OPT_RECVBUF, 8192);
-  nng_pipe_notify(s->sub, NNG_PIPE_EV_ADD_POST, on_pipe, s);
+  nng_pipe_notify(s->sub, NNG_PIPE_EV_ADD_POST, on_pipe, &s->sub_pipes);
+  if (query_url) {
+    nng_pipe_notify(s->req, NNG_PIPE_EV_ADD_POST, on_pipe, &s->req_pipes);
+    nng_pipe_notify(s->req, NNG_PIPE_EV_REM_POST, on_pipe, &s->req_pipes);
+  }
   nf_sub_set_timeout(s, s->timeout_ms);
   *out = s;
   return 0;
@@ -583,6 +636,10 @@ void nf_sub_replay_last(nf_sub *s, uint64_t n) {
 void nf_sub_replay_since(nf_sub *s, uint64_t seq) {
   s->mode = REPLAY_SINCE;
   s->mode_n = seq;
+}
+
+void nf_sub_set_sweep(nf_sub *s, int ms) {
+  s->sweep_ms = ms > 0 ? ms : 0;
 }
 
 void nf_sub_set_timeout(nf_sub *s, int ms) {
@@ -635,8 +692,15 @@ int nf_sub_next(nf_sub *s, nf_item *out, nf_sub_event *ev, int timeout_ms, nf_er
       if (process_in(s, err) < 0) return -1;
       continue;
     }
-    int64_t left = deadline < 0 ? -1 : deadline - nf_now_ms();
-    int rc = recv_live(s, left < 0 && deadline >= 0 ? 0 : (int)left, err);
+    if (s->query_url && s->sweep_ms && nf_now_ms() >= s->next_sweep) {
+      pump(s); /* sweep only when caught up */
+      if (!s->in.head && maybe_sweep(s, err) < 0) return -1;
+      continue;
+    }
+    int64_t now = nf_now_ms(), left = deadline < 0 ? INT32_MAX : deadline - now, wait = left;
+    if (s->query_url && s->sweep_ms && s->next_sweep - now < wait) wait = s->next_sweep - now;
+    int rc = recv_live(s, wait < 0 ? 0 : deadline < 0 && wait == left ? -1 : (int)wait, err);
+    if (rc == NF_ETIMEDOUT && wait < left) continue; /* time to sweep */
     if (rc) return rc;
   }
 }
@@ -747,8 +811,12 @@ static void close_sockets(nng_socket sub, nng_socket req) {
 
 void nf_sub_close(nf_sub *s) {
   if (!s) return;
-  if (nng_socket_id(s->sub) > 0) {
-    nng_pipe_notify(s->sub, NNG_PIPE_EV_ADD_POST, NULL, NULL); /* S goes away */
+  if (nng_socket_id(s->sub) > 0) { /* S goes away: no more callbacks into it */
+    nng_pipe_notify(s->sub, NNG_PIPE_EV_ADD_POST, NULL, NULL);
+    if (nng_socket_id(s->req) > 0) {
+      nng_pipe_notify(s->req, NNG_PIPE_EV_ADD_POST, NULL, NULL);
+      nng_pipe_notify(s->req, NNG_PIPE_EV_REM_POST, NULL, NULL);
+    }
     close_sockets(s->sub, s->req);
   }
   if (s->aio) nng_aio_free(s->aio);

@@ -36,6 +36,7 @@ static const metric metrics[] = {
     {"newsfeed_connections_accepted_total", "counter", "Producer connections accepted.", M(connections_accepted), false},
     {"newsfeed_connections_refused_total", "counter", "Producer connections refused (limit or shutdown).", M(connections_refused), false},
     {"newsfeed_connections_open", "gauge", "Producer connections open.", M(connections_open), true},
+    {"newsfeed_connections_idle_closed_total", "counter", "Producer connections closed for idleness.", M(connections_idle_closed), false},
     {"newsfeed_subscribers", "gauge", "Subscriber pipes connected to the publish socket.", M(subscribers), true},
     {"newsfeed_rule_reloads_total", "counter", "Successful rule reloads.", M(reloads), false},
     {"newsfeed_rule_reload_failures_total", "counter", "Rejected rule reloads.", M(reload_failures), false},

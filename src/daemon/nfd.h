@@ -33,7 +33,7 @@
 typedef struct nfd_metrics {
   atomic_uint_fast64_t items_received, items_accepted, items_rejected;
   atomic_uint_fast64_t messages_published, bytes_published, publish_errors;
-  atomic_uint_fast64_t connections_accepted, connections_refused;
+  atomic_uint_fast64_t connections_accepted, connections_refused, connections_idle_closed;
   atomic_int_fast64_t connections_open, subscribers;
   atomic_uint_fast64_t reloads, reload_failures;
   atomic_uint_fast64_t duplicates, journal_errors, journal_bytes, fsyncs;

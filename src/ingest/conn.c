@@ -51,6 +51,10 @@ struct nfd_conn {
   bool close_after; /* close once this read's answers are written */
   char producer[65];
   char peer[80];
+  char addr[64];       /* peer address without port, for per-peer limits */
+  uint64_t last_active; /* loop time of the last read, ms */
+  double tokens;       /* rate limit bucket */
+  uint64_t tokens_at;
   size_t pending; /* answer bytes written but not yet completed */
   ack *acks, *acks_tail; /* waiting for the journal, oldest first */
   size_t queued;         /* bytes in ACKS */
@@ -111,6 +115,19 @@ static void conn_drain(nfd_conn *c) {
 void nfd_ingest_drain_all(struct nfd_ingest *ing) {
   for (nfd_conn *c = ing->conns, *next; c; c = next) {
     next = c->next;
+    conn_drain(c);
+  }
+}
+
+void nfd_ingest_sweep_idle(struct nfd_ingest *ing) {
+  nfd *d = ing->d;
+  uint64_t now = uv_now(&d->loop), idle = (uint64_t)d->cfg.idle_timeout_seconds * 1000;
+  for (nfd_conn *c = ing->conns, *next; c; c = next) {
+    next = c->next;
+    if (c->closing || c->pending || c->acks || now - c->last_active < idle) continue;
+    nfd_log(d, NFD_INFO, "ingest: %s idle for %llds: closing", c->peer,
+            d->cfg.idle_timeout_seconds);
+    atomic_fetch_add(&d->m.connections_idle_closed, 1);
     conn_drain(c);
   }
 }
@@ -214,6 +231,21 @@ static int on_auth(nfd_conn *c, nfd_job *j, const char *token) {
   return 0;
 }
 
+/* Token bucket: false when the connection is over its items per second. */
+static bool take_token(nfd_conn *c) {
+  nfd *d = c->ing->d;
+  double rate = (double)d->cfg.max_items_per_second;
+  if (rate <= 0) return true;
+  double burst = d->cfg.burst_items > 0 ? (double)d->cfg.burst_items : rate;
+  uint64_t now = uv_now(&d->loop);
+  c->tokens += (double)(now - c->tokens_at) * rate / 1000.0;
+  if (c->tokens > burst) c->tokens = burst;
+  c->tokens_at = now;
+  if (c->tokens < 1) return false;
+  c->tokens -= 1;
+  return true;
+}
+
 static int on_frame(void *ctx, nf_fevent ev, const char *p, size_t n) {
   nfd_conn *c = ctx;
   nfd *d = c->ing->d;
@@ -239,7 +271,10 @@ static int on_frame(void *ctx, nf_fevent ev, const char *p, size_t n) {
   }
   atomic_fetch_add(&d->m.items_received, 1);
   nf_error err = {{0}, {0}};
-  if (ev == NF_FRAME_TOO_LONG) {
+  if (!take_token(c)) {
+    snprintf(err.msg, sizeof err.msg, "rate limit: at most %lld items per second",
+             d->cfg.max_items_per_second);
+  } else if (ev == NF_FRAME_TOO_LONG) {
     snprintf(err.msg, sizeof err.msg, "item too large: %zu bytes, at most %lld", n,
              d->cfg.max_item_bytes);
   } else {
@@ -349,6 +384,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     return;
   }
   if (nread == 0 || c->closing) return;
+  c->last_active = uv_now(&c->ing->d->loop);
   int rc = nf_framer_feed(&c->fr, c->rbuf, (size_t)nread, on_frame, c);
   finish_read(c);
   if (rc < 0) refuse_framing(c);
@@ -362,6 +398,7 @@ static void conn_resume(nfd_conn *c) {
 static void peer_name(nfd_conn *c, bool is_pipe) {
   if (is_pipe) {
     snprintf(c->peer, sizeof c->peer, "unix");
+    snprintf(c->addr, sizeof c->addr, "unix");
     return;
   }
   struct sockaddr_storage ss;
@@ -378,6 +415,7 @@ static void peer_name(nfd_conn *c, bool is_pipe) {
     }
   }
   snprintf(c->peer, sizeof c->peer, is_pipe ? "unix" : "%s:%d", ip, port);
+  snprintf(c->addr, sizeof c->addr, "%s", ip);
 }
 
 static nfd_conn *conn_new(struct nfd_ingest *ing, uv_stream_t *server, bool is_pipe) {
@@ -406,6 +444,19 @@ void nfd_conn_start(struct nfd_ingest *ing, uv_stream_t *server, bool is_pipe) {
   nf_framer_init(&c->fr, (size_t)d->cfg.max_item_bytes);
   c->authed = d->tokens.n == 0;
   peer_name(c, is_pipe);
+  c->last_active = c->tokens_at = uv_now(&d->loop);
+  c->tokens = d->cfg.burst_items > 0 ? (double)d->cfg.burst_items : (double)d->cfg.max_items_per_second;
+  size_t same = 0;
+  for (nfd_conn *o = ing->conns; o; o = o->next) same += !strcmp(o->addr, c->addr);
+  if (same >= (size_t)d->cfg.max_connections_per_peer) {
+    atomic_fetch_add(&d->m.connections_refused, 1);
+    nfd_log(d, NFD_WARN, "ingest: refusing %s: ingest.max_connections_per_peer (%lld) reached",
+            c->peer, d->cfg.max_connections_per_peer);
+    nf_framer_free(&c->fr);
+    c->closed_handle = true;
+    uv_close(&c->h.handle, free_handle);
+    return;
+  }
   if (!is_pipe) uv_tcp_nodelay(&c->h.tcp, 1);
   c->next = ing->conns;
   if (ing->conns) ing->conns->prev = c;

@@ -33,6 +33,7 @@ struct nfd_ingest {
   bool stopping;
   void (*on_stopped)(nfd *d);
   uv_timer_t deadline;
+  uv_timer_t sweep; /* idle connections */
 };
 
 /* Takes an accepted client (already uv_accept'ed into a fresh handle). */
@@ -41,6 +42,8 @@ void nfd_conn_start(struct nfd_ingest *ing, uv_stream_t *client, bool is_pipe);
 void nfd_conn_refuse(uv_stream_t *server, bool is_pipe);
 /* Every connection: stop reading, close once its answers are written. */
 void nfd_ingest_drain_all(struct nfd_ingest *ing);
+/* Closes connections idle for ingest.idle_timeout_seconds. */
+void nfd_ingest_sweep_idle(struct nfd_ingest *ing);
 /* Every connection: close now, dropping unwritten answers. */
 void nfd_ingest_abort_all(struct nfd_ingest *ing);
 /* Called by conn.c when a connection has fully closed. */

@@ -71,6 +71,10 @@ static int bind_tcp(nfd *d, nfd_listener *l, const nf_url *u) {
   return uv_tcp_bind(&l->h.tcp, (struct sockaddr *)&ss, 0);
 }
 
+static void on_sweep(uv_timer_t *t) {
+  nfd_ingest_sweep_idle(t->data);
+}
+
 int nfd_ingest_start(nfd *d, char *err, size_t errsz) {
   struct nfd_ingest *ing = calloc(1, sizeof *ing);
   if (!ing) return snprintf(err, errsz, "out of memory"), -1;
@@ -79,6 +83,12 @@ int nfd_ingest_start(nfd *d, char *err, size_t errsz) {
   ing->ls = calloc(d->cfg.ingest_listen.n, sizeof *ing->ls);
   if (!ing->ls) return snprintf(err, errsz, "out of memory"), -1;
   uv_timer_init(&d->loop, &ing->deadline);
+  uv_timer_init(&d->loop, &ing->sweep);
+  ing->sweep.data = ing;
+  if (d->cfg.idle_timeout_seconds > 0) {
+    uint64_t every = (uint64_t)d->cfg.idle_timeout_seconds * 1000 / 4;
+    uv_timer_start(&ing->sweep, on_sweep, every ? every : 250, every ? every : 250);
+  }
   for (size_t i = 0; i < d->cfg.ingest_listen.n; i++) {
     const char *url = d->cfg.ingest_listen.v[i];
     nfd_listener *l = &ing->ls[i];
@@ -127,6 +137,7 @@ void nfd_ingest_stop(nfd *d, void (*done)(nfd *d)) {
   }
   ing->stopping = true;
   ing->on_stopped = done;
+  uv_timer_stop(&ing->sweep);
   for (size_t i = 0; i < ing->n_ls; i++) {
     nfd_listener *l = &ing->ls[i];
     if (!uv_is_closing((uv_handle_t *)&l->h)) uv_close((uv_handle_t *)&l->h, NULL);
