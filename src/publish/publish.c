@@ -202,7 +202,7 @@ void nfd_pub_jobs(nfd *d, nfd_job *jobs, size_t n) {
       p->entries[ne++] = (entry){.t = j->tps[k], .job = (uint32_t)i, .seq = j->seqs[k]};
     }
   }
-  qsort(p->entries, ne, sizeof *p->entries, cmp_entry);
+  if (ne) qsort(p->entries, ne, sizeof *p->entries, cmp_entry);
   for (size_t i = 0, run; i < ne; i += run) {
     for (run = 1; i + run < ne && p->entries[i + run].t == p->entries[i].t; run++) {}
     publish_run(d, jobs, &p->entries[i], run);

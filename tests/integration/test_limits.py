@@ -6,7 +6,7 @@ import resource
 import socket
 import time
 
-from nftest import Daemon, check, finish, wait_until
+from nftest import BUILD, Daemon, check, finish, wait_until
 
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (min(8192, hard), hard))  # children inherit it
@@ -81,6 +81,7 @@ with Daemon(config=cfg) as d:
     accepted = d.metric("newsfeed_items_accepted_total")
     check(accepted < sent // len(line), "the flooding producer was stopped being read (%d of %d)" % (accepted, sent // len(line)))
     rss = int(open("/proc/%d/status" % d.proc.pid).read().split("VmRSS:")[1].split()[0])
-    check(rss < rss_before + 20000, "RSS bounded while the producer does not read (%d -> %d KB)" % (rss_before, rss))
+    if not BUILD.rstrip("/").endswith("asan"):  # ASan's quarantine keeps freed memory
+        check(rss < rss_before + 20000, "RSS bounded while the producer does not read (%d -> %d KB)" % (rss_before, rss))
     s.close()
 finish()
