@@ -147,6 +147,7 @@ typedef struct queue {
 } queue;
 
 typedef struct pat {
+  char text[NF_TOPIC_MAX + 3]; /* as given: a.b, a.> or > */
   char prefix[NF_TOPIC_MAX + 2];
   size_t len;
 } pat;
@@ -166,8 +167,9 @@ struct nf_sub {
   enum mode mode;
   uint64_t mode_n;
   bool dialed, started, fill_failed, skip_gap;
-  pat *pats;
-  size_t n_pats;
+  pat *pats, *old_pats; /* ours; the previous run's (state file) */
+  size_t n_pats, n_old;
+  bool implicit; /* no replay asked: REPLAY_LAST 0, "from now on" */
   topic **tab;
   size_t tab_cap, n_topics, n_loaded;
   queue in, out;
@@ -219,12 +221,24 @@ static topic *topic_get(nf_sub *s, const char *name, bool create) {
   return t;
 }
 
-static bool matches(const nf_sub *s, const char *name) {
+static bool matches(const pat *v, size_t nv, const char *name) {
   size_t n = strlen(name) + 1; /* the NUL stands for the 0x00 separator */
-  for (size_t i = 0; i < s->n_pats; i++)
-    if (s->pats[i].len <= n && !memcmp(s->pats[i].prefix, name, s->pats[i].len))
-      return true;
+  for (size_t i = 0; i < nv; i++)
+    if (v[i].len <= n && !memcmp(v[i].prefix, name, v[i].len)) return true;
   return false;
+}
+
+/* Appends PATTERN to *V; -1 when it is not one. */
+static int pat_add(pat **v, size_t *n, const char *pattern) {
+  pat p;
+  int len = nf_sub_prefix(pattern, p.prefix, sizeof p.prefix);
+  pat *nv = len < 0 ? NULL : realloc(*v, (*n + 1) * sizeof *nv);
+  if (!nv) return -1;
+  p.len = (size_t)len;
+  snprintf(p.text, sizeof p.text, "%s", pattern);
+  *v = nv;
+  nv[(*n)++] = p;
+  return 0;
 }
 
 static void qpush(queue *q, qnode *n) {
@@ -484,7 +498,7 @@ static int each_topic(nf_sub *s, topic_fn fn, nf_error *err) {
       continue;
     memcpy(name, k->via.str.ptr, k->via.str.size);
     name[k->via.str.size] = 0;
-    if (matches(s, name)) rc = fn(s, name, get_u(v, "seq"), get_u(v, "epoch"), err);
+    if (matches(s->pats, s->n_pats, name)) rc = fn(s, name, get_u(v, "seq"), get_u(v, "epoch"), err);
   }
   reply_free(&r);
   return rc;
@@ -533,12 +547,15 @@ static int maybe_sweep(nf_sub *s, nf_error *err) {
 static int baseline(nf_sub *s, topic *t) {
   if (t->loaded) return FILL_REPLAY;
   if (s->mode == REPLAY_NONE) return -1;
+  /* resuming: a topic the previous run would have tracked but did not
+   * save appeared while we were away -- all of it is news */
+  bool away = s->implicit && matches(s->old_pats, s->n_old, t->name);
   uint64_t n = s->mode_n;
   t->tr = (nf__track){.based = true};
-  t->tr.last = s->mode == REPLAY_SINCE ? n : t->listed > n ? t->listed - n : 0;
+  t->tr.last = away ? 0 : s->mode == REPLAY_SINCE ? n : t->listed > n ? t->listed - n : 0;
   t->done = t->tr.last;
   t->keep = true;
-  return s->mode == REPLAY_LAST ? FILL_LAST : FILL_REPLAY;
+  return s->mode == REPLAY_LAST && !away ? FILL_LAST : FILL_REPLAY;
 }
 
 static int replay_all(nf_sub *s, nf_error *err) {
@@ -550,7 +567,7 @@ static int replay_all(nf_sub *s, nf_error *err) {
   }
   for (size_t i = 0; i < s->tab_cap; i++) {
     topic *t = s->tab[i];
-    if (!t || !(t->replay || t->loaded) || !matches(s, t->name)) continue;
+    if (!t || !(t->replay || t->loaded) || !matches(s->pats, s->n_pats, t->name)) continue;
     int mode = baseline(s, t);
     if (mode >= 0 && fill(s, t, 0, (enum fill_mode)mode, err) < 0) return -1;
   }
@@ -563,9 +580,23 @@ static void on_pipe(nng_pipe p, nng_pipe_ev ev, void *arg) {
   atomic_fetch_add((atomic_int *)arg, ev == NNG_PIPE_EV_ADD_POST ? 1 : -1);
 }
 
+/* Waits up to the query timeout for the SUB (and REQ) connections. */
+static bool wait_pipes(nf_sub *s, bool req) {
+  int64_t end = nf_now_ms() + s->timeout_ms;
+  for (;;) {
+    bool up = atomic_load(&s->sub_pipes) > 0 && (!req || atomic_load(&s->req_pipes) > 0);
+    if (up || nf_now_ms() >= end) return up;
+    nng_msleep(2);
+  }
+}
+
 int nf_sub_start(nf_sub *s, nf_error *err) {
   bool replay = s->n_loaded || s->mode != REPLAY_NONE;
   int rv;
+  if (s->mode == REPLAY_NONE && s->query_url) { /* see the top of the file */
+    nf_sub_replay_last(s, 0);
+    s->implicit = true;
+  }
   if (s->dialed) return nf_fail(err, "", "already started");
   if (!s->n_pats) return nf_fail(err, "", "no topic to subscribe to");
   if (replay && !s->query_url) return nf_fail(err, "", "replay needs the query endpoint");
@@ -575,11 +606,11 @@ int nf_sub_start(nf_sub *s, nf_error *err) {
   if (s->query_url && (rv = nng_dial(s->req, s->query_url, NULL, NNG_FLAG_NONBLOCK)))
     return nf_fail(err, "", "%s: %s", s->query_url, nng_strerror(rv));
   if (replay) {
-    int64_t end = nf_now_ms() + s->timeout_ms;
-    while (!atomic_load(&s->sub_pipes) && nf_now_ms() < end) nng_msleep(2);
-    if (!atomic_load(&s->sub_pipes))
+    if (!wait_pipes(s, false))
       return nf_fail(err, "", "%s: not connected after %d ms", s->pub_url, s->timeout_ms);
     if (replay_all(s, err) < 0) return -1;
+  } else if (s->query_url && (!wait_pipes(s, true) || replay_all(s, NULL) < 0)) {
+    s->mode = REPLAY_NONE; /* no history: each topic starts at its first item */
   }
   s->started = s->sweep_ok = true;
   s->next_sweep = nf_now_ms() + s->sweep_ms;
@@ -616,15 +647,10 @@ int nf_sub_open(nf_sub **out, const char *pub_url, const char *query_url, nf_err
 }
 
 int nf_sub_add(nf_sub *s, const char *pattern, nf_error *err) {
-  pat p;
-  int n = nf_sub_prefix(pattern, p.prefix, sizeof p.prefix);
-  if (n < 0) return nf_fail(err, "", "'%s': not a topic (use a.b, a.> or >)", pattern);
-  pat *v = realloc(s->pats, (s->n_pats + 1) * sizeof *v);
-  if (!v) return nf_fail(err, "", "out of memory");
-  p.len = (size_t)n;
-  s->pats = v;
-  s->pats[s->n_pats++] = p;
-  int rv = nng_socket_set(s->sub, NNG_OPT_SUB_SUBSCRIBE, p.prefix, p.len);
+  if (pat_add(&s->pats, &s->n_pats, pattern) < 0)
+    return nf_fail(err, "", "'%.140s': not a topic (use a.b, a.> or >)", pattern);
+  const pat *p = &s->pats[s->n_pats - 1];
+  int rv = nng_socket_set(s->sub, NNG_OPT_SUB_SUBSCRIBE, p->prefix, p->len);
   return rv ? nf_fail(err, "", "subscribe: %s", nng_strerror(rv)) : 0;
 }
 
@@ -736,10 +762,15 @@ int nf_sub_load_state(nf_sub *s, const char *path, nf_error *err) {
   json_t *root = json_loadf(f, 0, &je);
   fclose(f);
   if (!root) return nf_fail(err, "", "%s:%d:%d: %s", path, je.line, je.column, je.text);
-  json_t *topics = json_object_get(root, "topics");
+  json_t *topics = json_object_get(root, "topics"), *pats = json_object_get(root, "patterns");
   int rc = json_is_object(topics) ? 0 : nf_fail(err, "", "%s: expected {\"topics\": {...}}", path);
   json_object_foreach(topics, name, v) {
     if (rc || (rc = load_topic(s, path, name, v, err))) break;
+  }
+  size_t i;
+  json_array_foreach(pats, i, v) { /* optional: the previous run's patterns */
+    if (!rc && (!json_is_string(v) || pat_add(&s->old_pats, &s->n_old, json_string_value(v))))
+      rc = nf_fail(err, "", "%s: patterns: expected topic patterns", path);
   }
   json_decref(root);
   return rc;
@@ -752,8 +783,11 @@ int nf_sub_save_state(nf_sub *s, const char *path, nf_error *err) {
     return nf_fail(err, "", "%s: path too long", path);
   FILE *f = fopen(tmp, "w");
   if (!f) return nf_fail(err, "", "%s: %s", tmp, strerror(errno));
-  fputs("{\"topics\":{", f);
-  for (size_t i = 0; i < s->tab_cap; i++) { /* topic names need no escaping */
+  fputs("{\"patterns\":[", f);
+  for (size_t i = 0; i < s->n_pats; i++) /* patterns and names need no escaping */
+    fprintf(f, "%s\"%s\"", i ? "," : "", s->pats[i].text);
+  fputs("],\"topics\":{", f);
+  for (size_t i = 0; i < s->tab_cap; i++) {
     const topic *t = s->tab[i];
     if (!t || !t->keep) continue;
     fprintf(f, "%s\"%s\":{\"seq\":%llu,\"epoch\":%llu}", sep, t->name,
@@ -825,6 +859,7 @@ void nf_sub_close(nf_sub *s) {
   for (size_t i = 0; i < s->tab_cap; i++) free(s->tab[i]);
   free(s->tab);
   free(s->pats);
+  free(s->old_pats);
   free(s->pub_url);
   free(s->query_url);
   free(s);

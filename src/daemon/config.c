@@ -35,6 +35,7 @@ typedef struct key {
 #define OFF(f) offsetof(nfd_config, f)
 static const key keys[] = {
     {"ingest.listen", K_LIST, OFF(ingest_listen), 0, 0},
+    {"ingest.nng_listen", K_LIST, OFF(ingest_nng_listen), 0, 0},
     {"ingest.max_item_bytes", K_INT, OFF(max_item_bytes), 256, 64ll << 20},
     {"ingest.max_pending_bytes", K_INT, OFF(max_pending_bytes), 4096, 1ll << 30},
     {"ingest.max_connections", K_INT, OFF(max_connections), 1, 1000000},
@@ -229,6 +230,15 @@ int nfd_config_check(const nfd_config *c, char *err, size_t errsz) {
       return snprintf(err, errsz, "ingest.listen: %s", e.msg), -1;
   }
   bool tls = false;
+  for (size_t i = 0; i < c->ingest_nng_listen.n; i++) {
+    const char *u = c->ingest_nng_listen.v[i];
+    if (!has_scheme(u, "tcp://") && !has_scheme(u, "ipc://") && !has_scheme(u, "ws://") &&
+        !has_scheme(u, "tls+tcp://") && !has_scheme(u, "wss://"))
+      return snprintf(err, errsz,
+                      "ingest.nng_listen: '%s': expected tls+tcp://, tcp://, ipc://, ws:// or wss://",
+                      u), -1;
+    tls |= has_scheme(u, "tls+tcp://") || has_scheme(u, "wss://");
+  }
   for (size_t i = 0; i < c->publish_listen.n; i++) {
     const char *u = c->publish_listen.v[i];
     if (!has_scheme(u, "tcp://") && !has_scheme(u, "ipc://") && !has_scheme(u, "ws://") &&
@@ -239,7 +249,7 @@ int nfd_config_check(const nfd_config *c, char *err, size_t errsz) {
     tls |= has_scheme(u, "tls+tcp://") || has_scheme(u, "wss://");
   }
   if (tls && (!c->tls_cert.value[0] || !c->tls_key.value[0]))
-    return snprintf(err, errsz, "publish.listen: tls+tcp:// and wss:// need tls.cert and tls.key"), -1;
+    return snprintf(err, errsz, "tls+tcp:// and wss:// endpoints need tls.cert and tls.key"), -1;
   const char *fs = c->journal_fsync;
   if (strcmp(fs, "always") && strcmp(fs, "batch") && strcmp(fs, "never"))
     return snprintf(err, errsz, "journal.fsync: '%s': expected always, batch or never", fs), -1;
@@ -256,6 +266,7 @@ int nfd_config_check(const nfd_config *c, char *err, size_t errsz) {
 void nfd_config_free(nfd_config *c) {
   free(c->file);
   list_free(&c->ingest_listen);
+  list_free(&c->ingest_nng_listen);
   list_free(&c->publish_listen);
   free(c->metrics_listen);
   free(c->query_listen);

@@ -26,6 +26,7 @@ typedef struct nfd_path {
 typedef struct nfd_config {
   char *file; /* -c FILE, or NULL */
   nfd_strlist ingest_listen;
+  nfd_strlist ingest_nng_listen; /* nng REQ/REP ingest, e.g. tls+tcp:// */
   long long max_item_bytes, max_pending_bytes, max_connections, ipc_mode;
   long long max_connections_per_peer, idle_timeout_seconds, max_items_per_second, burst_items;
   nfd_path tokens_file; /* "" = no authentication */

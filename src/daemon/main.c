@@ -233,7 +233,7 @@ static int start(nfd *d, char *err, size_t errsz) {
   if (nfd_pub_start(d, err, errsz) < 0 || nfd_metrics_start(d, err, errsz) < 0 ||
       (strcmp(d->cfg.query_listen, "off") &&
        nfd_query_start(d, d->cfg.query_listen, err, errsz) < 0) ||
-      nfd_ingest_start(d, err, errsz) < 0)
+      nfd_ingest_start(d, err, errsz) < 0 || nfd_nng_ingest_start(d, err, errsz) < 0)
     return -1;
   uv_signal_t *sigs[] = {&d->sig_term, &d->sig_int, &d->sig_hup};
   int nums[] = {SIGTERM, SIGINT, SIGHUP};
@@ -249,6 +249,7 @@ static void shutdown_all(nfd *d) {
   uv_walk(&d->loop, close_handle, NULL);
   uv_run(&d->loop, UV_RUN_DEFAULT); /* let close callbacks run */
   nfd_metrics_stop(d);
+  nfd_nng_ingest_stop(d);
   nfd_query_stop(d);
   nfd_pub_stop(d);
   nfd_ingest_free(d);

@@ -79,6 +79,7 @@ struct nfd_history;
 struct nfd_dedup;
 struct nfd_metrics_srv;
 struct nfd_query;
+struct nfd_ningest;
 
 typedef struct nfd {
   uv_loop_t loop;
@@ -97,6 +98,7 @@ typedef struct nfd {
   struct nfd_dedup *dedup;
   struct nfd_metrics_srv *metrics_srv;
   struct nfd_query *query;
+  struct nfd_ningest *ningest; /* ingest over nng REQ/REP, or NULL */
   nfd_metrics m;
   uv_signal_t sig_term, sig_int, sig_hup;
   uv_timer_t stop_timer;
@@ -148,6 +150,11 @@ void nfd_dedup_free(nfd *d);
  * FAILED, could not): release or drop the answers waiting for it. */
 void nfd_ingest_durable(nfd *d, uint64_t lsn, bool failed);
 
+/* ingest/nng_ingest.c: ingest over nng REQ/REP (ingest.nng_listen). */
+int nfd_nng_ingest_start(nfd *d, char *err, size_t errsz);
+void nfd_nng_ingest_durable(nfd *d, uint64_t lsn, bool failed);
+void nfd_nng_ingest_stop(nfd *d);
+
 /* ingest/listener.c + conn.c */
 int nfd_ingest_start(nfd *d, char *err, size_t errsz);
 /* Stops accepting and reading; calls DONE once every connection has
@@ -178,9 +185,12 @@ int nfd_reload_rules(nfd *d, char *err, size_t errsz);
 int nfd_metrics_start(nfd *d, char *err, size_t errsz);
 void nfd_metrics_stop(nfd *d);
 
-/* daemon/nng_close.c: nng_close() on a helper thread, waiting at most 2 s
- * (it can hang in nng 1.5.2); WHAT names the socket in the log. */
+/* daemon/nng_util.c: listen on URL (tls+tcp:// and wss:// with tls.cert
+ * and tls.key; WHAT names the setting in errors), and nng_close() on a
+ * helper thread, waiting at most 2 s (it can hang in nng 1.5.2). */
 #include <nng/nng.h>
+int nfd_nng_listen(nfd *d, nng_socket sock, const char *url, const char *what, char *err,
+                   size_t errsz);
 void nfd_nng_close(nfd *d, nng_socket sock, const char *what);
 
 /* daemon/main.c: the whole program, for newsfeedd.c and tests. */

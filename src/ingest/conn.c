@@ -320,6 +320,7 @@ static void answer(nfd_conn *c, nf_buf *buf, uint64_t lsn) {
 }
 
 void nfd_ingest_durable(nfd *d, uint64_t lsn, bool failed) {
+  nfd_nng_ingest_durable(d, lsn, failed);
   if (!d->ingest) return;
   for (nfd_conn *c = d->ingest->conns, *next; c; c = next) {
     next = c->next;

@@ -53,43 +53,6 @@ static void on_pipe(nng_pipe p, nng_pipe_ev ev, void *arg) {
   else if (ev == NNG_PIPE_EV_REM_POST) atomic_fetch_sub(&d->m.subscribers, 1);
 }
 
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  nf_buf b = {0};
-  char chunk[4096];
-  size_t n;
-  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) nf_buf_append(&b, chunk, n);
-  fclose(f);
-  nf_buf_append(&b, "", 1);
-  return b.data;
-}
-
-static int listen_tls(nfd *d, const char *url, char *err, size_t errsz) {
-  nng_listener l;
-  nng_tls_config *tls = NULL;
-  char *cert = slurp(d->cfg.tls_cert.value), *key = slurp(d->cfg.tls_key.value);
-  int rv = NNG_ENOMEM;
-  if (!cert || !key) {
-    snprintf(err, errsz, "tls: cannot read %s", !cert ? d->cfg.tls_cert.value : d->cfg.tls_key.value);
-    goto out;
-  }
-  if ((rv = nng_tls_config_alloc(&tls, NNG_TLS_MODE_SERVER)) ||
-      (rv = nng_tls_config_own_cert(tls, cert, key, NULL))) {
-    snprintf(err, errsz, "tls.cert/tls.key: %s", nng_strerror(rv));
-    goto out;
-  }
-  if ((rv = nng_listener_create(&l, d->pub->sock, url)) ||
-      (rv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, tls)) ||
-      (rv = nng_listener_start(l, 0)))
-    snprintf(err, errsz, "publish.listen: %s: %s", url, nng_strerror(rv));
-out:
-  if (tls) nng_tls_config_free(tls); /* the listener holds its own reference */
-  free(cert);
-  free(key);
-  return rv ? -1 : 0;
-}
-
 int nfd_pub_start(nfd *d, char *err, size_t errsz) {
   struct nfd_pub *p = calloc(1, sizeof *p);
   if (!p) return snprintf(err, errsz, "out of memory"), -1;
@@ -102,11 +65,7 @@ int nfd_pub_start(nfd *d, char *err, size_t errsz) {
   nng_pipe_notify(p->sock, NNG_PIPE_EV_REM_POST, on_pipe, d);
   for (size_t i = 0; i < d->cfg.publish_listen.n; i++) {
     const char *url = d->cfg.publish_listen.v[i];
-    if (!strncmp(url, "tls+tcp://", 10) || !strncmp(url, "wss://", 6)) {
-      if (listen_tls(d, url, err, errsz) < 0) return -1;
-    } else if ((rv = nng_listen(p->sock, url, NULL, 0))) {
-      return snprintf(err, errsz, "publish.listen: %s: %s", url, nng_strerror(rv)), -1;
-    }
+    if (nfd_nng_listen(d, p->sock, url, "publish.listen", err, errsz) < 0) return -1;
     nfd_log(d, NFD_INFO, "publishing on %s", url);
   }
   return 0;

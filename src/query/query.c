@@ -230,9 +230,9 @@ int nfd_query_start(nfd *d, const char *url, char *err, size_t errsz) {
   int rv = nng_rep0_open(&q->sock);
   if (rv) return snprintf(err, errsz, "query: %s", nng_strerror(rv)), -1;
   q->open = true;
-  if ((rv = nng_ctx_open(&q->ctx, q->sock)) || (rv = nng_aio_alloc(&q->aio, on_aio, q)) ||
-      (rv = nng_listen(q->sock, url, NULL, 0)))
+  if ((rv = nng_ctx_open(&q->ctx, q->sock)) || (rv = nng_aio_alloc(&q->aio, on_aio, q)))
     return snprintf(err, errsz, "query.listen: %s: %s", url, nng_strerror(rv)), -1;
+  if (nfd_nng_listen(d, q->sock, url, "query.listen", err, errsz) < 0) return -1;
   nng_ctx_recv(q->ctx, q->aio);
   nfd_log(d, NFD_INFO, "query API on %s", url);
   return 0;
