@@ -12,7 +12,7 @@ cd "$(dirname "$0")"
 
 PACKAGES=(meson ninja-build pkg-config gcc libuv1-dev libnng-dev nng-utils libmsgpack-dev
           libyaml-dev libjansson-dev libcmocka-dev libsystemd-dev python3 python3-msgpack
-          systemd coreutils)
+          systemd coreutils openssl valgrind)
 
 install_missing() {
   local missing=()
