@@ -3,10 +3,12 @@
  *
  * TOPIC is exact (finance.flash), a subtree (finance.>) or everything (>).
  * The work is nf_sub's (newsfeed/sub.h): per topic, items come out in seq
- * order, each once; what the live feed lost is filled from the daemon's
- * history; --last/--since replay history first; --state resumes where the
- * previous run stopped.  Gaps and epoch changes are one line each on
- * stderr.  A batch message prints one line per item.
+ * order, each once, from the start on; what the live feed lost is filled
+ * from the daemon's history; --last/--since replay history first; --state
+ * resumes where the previous run stopped.  Gaps and epoch changes are one
+ * line each on stderr.  A batch message prints one line per item.  When a
+ * gap cannot be filled (query API down), it is retried and, after
+ * SKIP_AFTER failures in a row, reported lost so that delivery goes on.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -37,7 +39,8 @@ static void usage(FILE *f) {
           "filled from the daemon's history, in order.\n"
           "\n"
           "  -s, --server URL   publish endpoint (default " NF_DEFAULT_PUBLISH ")\n"
-          "  -q, --query URL    query endpoint (default " NF_DEFAULT_QUERY ")\n"
+          "  -q, --query URL    query endpoint (default " NF_DEFAULT_QUERY "), or off:\n"
+          "                     then gaps are reported, not filled\n"
           "      --format F     json (one object per line) or text (default text)\n"
           "      --count N      exit after N items\n"
           "      --last N       first replay the last N items of each topic\n"
@@ -167,6 +170,9 @@ int main(int argc, char **argv) {
   }
   if (optind == argc) nf_die(PROG, 2, "name at least one TOPIC (or > for everything)");
   if (last >= 0 && since >= 0) nf_die(PROG, 2, "--last and --since exclude each other");
+  if (!strcmp(o.query, "off")) o.query = NULL;
+  if (!o.query && (last >= 0 || since >= 0 || o.state))
+    nf_die(PROG, 2, "--last, --since and --state need the query endpoint (-q)");
   nf_sub *s;
   nf_error err;
   if (nf_sub_open(&s, o.server, o.query, &err) < 0) nf_die(PROG, 2, "%s", err.msg);

@@ -3,10 +3,13 @@
  *
  * nf_sub receives the items of chosen topics from newsfeedd's publish
  * endpoint and hands them out one at a time, in seq order per topic, each
- * once.  What the live feed lost (nng drops the oldest messages of a slow
- * subscriber) is fetched from the daemon's query API and delivered in its
- * place; what history no longer holds, and a topic whose numbering
- * restarted, are reported as events between the items.
+ * once: every item published after the start (or after the replay point
+ * asked for), a topic that appears later from its first item.  What the
+ * live feed lost (nng drops the oldest messages of a slow subscriber) is
+ * fetched from the daemon's query API and delivered in its place; what
+ * history no longer holds, and a topic whose numbering restarted, are
+ * reported as events between the items.  The design is described at the
+ * top of src/core/sub.c.
  *
  *   nf_sub *s;
  *   nf_sub_open(&s, NF_DEFAULT_PUBLISH, NF_DEFAULT_QUERY, &err);
@@ -82,18 +85,33 @@ void nf_sub_replay_since(nf_sub *s, uint64_t seq);
 /* Query timeout in ms (default 5000). */
 void nf_sub_set_timeout(nf_sub *s, int ms);
 
-/* State: JSON {"topics":{NAME:{"seq":N,"epoch":E},...}}, the last item
- * handed out per topic.  Load before nf_sub_start: every matching topic
- * in it resumes after its seq (that takes precedence over the replay
- * options).  A missing file is a fresh start, not an error.  Save writes
- * a temporary file and renames it over PATH, so PATH is always whole. */
+/* The end-of-topic check: a lost item is normally revealed by the next
+ * item of its topic, but nothing reveals the loss of a topic's last
+ * items.  So, when caught up, nf_sub asks the daemon for every topic's
+ * last seq once per MS (default 1000; 0: never); an item listed by the
+ * previous answer that has still not arrived is filled from history
+ * (an NF_SUB_GAP_FILLED event).  Items in flight are never taken for
+ * lost, as they had a whole period to arrive. */
+void nf_sub_set_sweep(nf_sub *s, int ms);
+
+/* State: JSON {"patterns":[...],"topics":{NAME:{"seq":N,"epoch":E},...}},
+ * the patterns and the last item handed out per topic.  Load before
+ * nf_sub_start: every matching topic in it resumes after its seq (that
+ * takes precedence over the replay options), and a topic that matches
+ * one of the saved patterns but is not in the file appeared while the
+ * previous run was away, so it is delivered from its first item.  A
+ * missing file is a fresh start, not an error.  Save writes a temporary
+ * file, syncs it and renames it over PATH, so PATH is always whole. */
 int nf_sub_load_state(nf_sub *s, const char *path, struct nf_error *err);
 int nf_sub_save_state(nf_sub *s, const char *path, struct nf_error *err);
 
-/* Dials both endpoints and replays what was asked for.  Live messages
- * are received from before the replay on, so none falls in between.
- * Without replay or state the daemon need not be up yet (the dial keeps
- * retrying in the background). */
+/* Dials both endpoints, asks the daemon where each topic stands and
+ * replays what was asked for.  Live messages are received from before
+ * that on, so none falls in between.  Fails when a replay or a state
+ * cannot be served.  Without either, the daemon need not be up yet: the
+ * dials keep retrying in the background, and when the query API has not
+ * answered within the timeout, each topic starts at its first item seen
+ * (gaps after it are still filled). */
 int nf_sub_start(nf_sub *s, struct nf_error *err);
 
 /* Waits up to TIMEOUT_MS (0: do not wait, -1: forever) for the next item
@@ -101,7 +119,8 @@ int nf_sub_start(nf_sub *s, struct nf_error *err);
  * none: init'd or cleared); the caller clears it.  NF_SUB_EVENT: *EV is
  * filled.  NF_ETIMEDOUT: nothing yet.  -1: ERR says why (a bad message,
  * or the query API failed while filling a gap); the subscriber stays
- * usable and the next call retries the fill. */
+ * usable and the next call retries the fill.  A gap fill or a sweep may
+ * keep it past TIMEOUT_MS, waiting on the query API (nf_sub_set_timeout). */
 int nf_sub_next(nf_sub *s, nf_item *out, nf_sub_event *ev, int timeout_ms,
                 struct nf_error *err);
 

@@ -120,21 +120,21 @@ int nf_answer_to_msgpack(const nf_answer *a, nf_buf *out) {
   if (ok_item) n += 3 + a->duplicate;
   if (!a->ok) n += 1 + (a->field[0] != 0);
   int rc = nf__mp_map(out, n);
-  rc |= nf__mp_cstr(out, "ok") | nf__mp_bool(out, a->ok);
-  if (a->item) rc |= nf__mp_cstr(out, "item") | nf__mp_uint(out, a->item);
-  if (a->auth[0]) rc |= nf__mp_cstr(out, "auth") | nf__mp_cstr(out, a->auth);
+  rc |= nf__mp_cstr(out, "ok") || nf__mp_bool(out, a->ok);
+  if (a->item) rc |= nf__mp_cstr(out, "item") || nf__mp_uint(out, a->item);
+  if (a->auth[0]) rc |= nf__mp_cstr(out, "auth") || nf__mp_cstr(out, a->auth);
   if (ok_item) {
-    rc |= nf__mp_cstr(out, "id") | nf__mp_cstr(out, a->id);
-    rc |= nf__mp_cstr(out, "topics") | nf__mp_array(out, (uint32_t)a->n_topics);
+    rc |= nf__mp_cstr(out, "id") || nf__mp_cstr(out, a->id);
+    rc |= nf__mp_cstr(out, "topics") || nf__mp_array(out, (uint32_t)a->n_topics);
     for (size_t i = 0; i < a->n_topics; i++) rc |= nf__mp_cstr(out, a->topics[i].name);
-    rc |= nf__mp_cstr(out, "seq") | nf__mp_map(out, (uint32_t)a->n_topics);
+    rc |= nf__mp_cstr(out, "seq") || nf__mp_map(out, (uint32_t)a->n_topics);
     for (size_t i = 0; i < a->n_topics; i++)
-      rc |= nf__mp_cstr(out, a->topics[i].name) | nf__mp_uint(out, a->topics[i].seq);
-    if (a->duplicate) rc |= nf__mp_cstr(out, "duplicate") | nf__mp_bool(out, true);
+      rc |= nf__mp_cstr(out, a->topics[i].name) || nf__mp_uint(out, a->topics[i].seq);
+    if (a->duplicate) rc |= nf__mp_cstr(out, "duplicate") || nf__mp_bool(out, true);
   }
   if (!a->ok) {
-    if (a->field[0]) rc |= nf__mp_cstr(out, "field") | nf__mp_cstr(out, a->field);
-    rc |= nf__mp_cstr(out, "error") | nf__mp_cstr(out, a->error);
+    if (a->field[0]) rc |= nf__mp_cstr(out, "field") || nf__mp_cstr(out, a->field);
+    rc |= nf__mp_cstr(out, "error") || nf__mp_cstr(out, a->error);
   }
   if (rc) return -1;
   uint32_t body = (uint32_t)(out->len - start - 4);

@@ -225,12 +225,12 @@ int nf_conn_auth(nf_conn *c, const char *token, int timeout_ms, nf_error *err) {
   if (c->framing == NF_FRAMING_JSON) {
     json_t *o = json_pack("{s:s}", "auth", token);
     char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    rc = s ? nf_buf_append(&b, s, strlen(s)) | nf_buf_append(&b, "\n", 1) : -1;
+    rc = s ? nf_buf_append(&b, s, strlen(s)) || nf_buf_append(&b, "\n", 1) : -1;
     free(s);
     json_decref(o);
   } else {
-    rc = nf_buf_append(&b, "\0\0\0\0", 4) | nf__mp_map(&b, 1) |
-         nf__mp_cstr(&b, "auth") | nf__mp_cstr(&b, token);
+    rc = nf_buf_append(&b, "\0\0\0\0", 4) || nf__mp_map(&b, 1) ||
+         nf__mp_cstr(&b, "auth") || nf__mp_cstr(&b, token);
     uint32_t n = (uint32_t)(b.len - 4);
     if (!rc) {
       uint8_t *p = (uint8_t *)b.data;

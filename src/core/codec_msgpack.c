@@ -134,13 +134,13 @@ int nf__mp_bool(nf_buf *b, bool v) {
 static int kv_str(nf_buf *b, uint32_t *n, const char *k, const char *v) {
   if (!v) return 0;
   ++*n;
-  return nf__mp_cstr(b, k) | nf__mp_cstr(b, v);
+  return nf__mp_cstr(b, k) || nf__mp_cstr(b, v);
 }
 
 static int kv_strs(nf_buf *b, uint32_t *n, const char *k, const char **v,
                    size_t count) {
   ++*n;
-  int rc = nf__mp_cstr(b, k) | nf__mp_array(b, (uint32_t)count);
+  int rc = nf__mp_cstr(b, k) || nf__mp_array(b, (uint32_t)count);
   for (size_t i = 0; i < count; i++) rc |= nf__mp_cstr(b, v[i]);
   return rc;
 }
@@ -162,19 +162,19 @@ int nf__pack_fields(const nf_item *it, unsigned flags, nf_buf *b,
     rc |= kv_strs(b, &n, "symbols", it->symbols, it->n_symbols);
   if (it->has_priority || (flags & NF_ENC_DAEMON)) {
     n++;
-    rc |= nf__mp_cstr(b, "priority") | nf__mp_int(b, it->priority);
+    rc |= nf__mp_cstr(b, "priority") || nf__mp_int(b, it->priority);
   }
   if (it->published) {
     n++;
-    rc |= nf__mp_cstr(b, "published") | nf__mp_int(b, it->published);
+    rc |= nf__mp_cstr(b, "published") || nf__mp_int(b, it->published);
   }
   if (flags & NF_ENC_DAEMON) {
     n++;
-    rc |= nf__mp_cstr(b, "received") | nf__mp_int(b, it->received);
+    rc |= nf__mp_cstr(b, "received") || nf__mp_int(b, it->received);
   }
   if (it->meta) {
     n++;
-    rc |= nf__mp_cstr(b, "meta") | nf_buf_append(b, it->meta, it->meta_len);
+    rc |= nf__mp_cstr(b, "meta") || nf_buf_append(b, it->meta, it->meta_len);
   }
   *nfields = n;
   return rc ? -1 : 0;
@@ -187,10 +187,10 @@ int nf_item_to_msgpack(const nf_item *it, unsigned flags, nf_buf *out) {
   uint32_t extra = (flags & NF_ENC_MESSAGE) ? 4 : 0;
   if (!rc) rc = nf__mp_map(out, n + extra);
   if (!rc && extra) {
-    rc |= nf__mp_cstr(out, "v") | nf__mp_uint(out, NF_SCHEMA_VERSION);
-    rc |= nf__mp_cstr(out, "topic") | nf__mp_cstr(out, it->topic ? it->topic : "");
-    rc |= nf__mp_cstr(out, "seq") | nf__mp_uint(out, it->seq);
-    rc |= nf__mp_cstr(out, "epoch") | nf__mp_uint(out, it->epoch);
+    rc |= nf__mp_cstr(out, "v") || nf__mp_uint(out, NF_SCHEMA_VERSION);
+    rc |= nf__mp_cstr(out, "topic") || nf__mp_cstr(out, it->topic ? it->topic : "");
+    rc |= nf__mp_cstr(out, "seq") || nf__mp_uint(out, it->seq);
+    rc |= nf__mp_cstr(out, "epoch") || nf__mp_uint(out, it->epoch);
   }
   if (!rc) rc = nf_buf_append(out, fields.data, fields.len);
   nf_buf_free(&fields);
@@ -225,6 +225,8 @@ static int check_meta(const msgpack_object *o, unsigned depth,
   if (o->type == MSGPACK_OBJECT_STR &&
       !nf__utf8_valid(o->via.str.ptr, o->via.str.size))
     return nf_fail(err, "meta", "invalid UTF-8");
+  if (o->type == MSGPACK_OBJECT_STR && memchr(o->via.str.ptr, 0, o->via.str.size))
+    return nf_fail(err, "meta", "contains a NUL byte"); /* as JSON refuses \u0000 */
   if (o->type == MSGPACK_OBJECT_BIN || o->type == MSGPACK_OBJECT_EXT)
     return nf_fail(err, "meta", "binary and ext values are not allowed");
   if (o->type == MSGPACK_OBJECT_ARRAY) {

@@ -3,69 +3,77 @@
  *
  * The problem
  * -----------
- * nng PUB never blocks: when a subscriber's queue is full the daemon (or
+ * nng PUB never blocks: when a subscriber's queue is full, the daemon (or
  * nng inside the subscriber) silently drops the *oldest* queued message.
- * A subscriber that was slow, stopped, or not yet connected therefore
- * sees a jump in a topic's seq.  Every item is numbered per topic (1, 2,
- * 3 ... in one epoch) and the daemon keeps recent items per topic behind
- * its query API (`history`), so a jump can be filled: ask for the items
- * after the last one we delivered, deliver them, then the live one.
- *
- * Because nng drops the oldest messages, the newest always arrives: every
- * loss is followed by a later item that reveals it.  The only window is
- * the end of a topic's stream -- and that window is closed at start by
- * waiting for the PUB pipe before asking history anything.
+ * A subscriber that was slow, stopped or not yet connected sees a jump in
+ * a topic's seq.  Every item is numbered per topic (1, 2, 3 ... within an
+ * epoch) and the daemon keeps recent items per topic behind its query API
+ * (`history`), so a jump can be filled: ask for the items after the last
+ * one delivered, deliver them, then the live one.
  *
  * Data flow
  * ---------
  *
- *   nng SUB socket --decode--> IN queue --track--> OUT queue --> caller
+ *   nng SUB socket --decode--> IN queue --judge--> OUT queue --> caller
  *                                            |
- *                                  history (REQ) on a gap
+ *                                 history (REQ) on a gap
  *
  * IN holds live items not yet judged (a batch message decodes into
- * several).  Judging an item (process_in) looks its topic up and asks the
- * per-topic state machine (nf__track_*, below; tested on its own in
- * tests/unit/test_sub.c) what to do:
+ * several).  Judging an item (process_in) asks the per-topic state
+ * machine (nf__track_*, tested alone in tests/unit/test_sub.c):
  *
- *   seq <= last        a duplicate (already delivered, e.g. by a replay)
+ *   seq <= last        a duplicate (delivered already, e.g. by a replay)
  *   seq == last + 1    deliver
- *   seq >  last + 1    a gap: fetch last+1 .. seq-1 from history, page by
- *                      page, queue them, then the live item
- *   other epoch        report it; the topic starts again from seq 0 (so
- *                      the new epoch's first items are filled if missed)
+ *   seq >  last + 1    a gap: fetch last+1 .. seq-1 from history (asking
+ *                      for just those, 1000 a page), queue them, then it
+ *   other epoch        report it; the topic restarts from seq 0, so the
+ *                      new epoch's first items are filled if missed
  *
- * A topic never seen before has no baseline: its first item is simply
- * delivered (no backfill) -- unless a replay was asked for, in which case
- * a topic that appears later starts from 0 (--last: all of it is new) or
- * from SEQ (--since).  Items are queued on OUT in the order they must be
- * handed out, with events (gap filled, gap lost, epoch changed) in their
- * place; nf_sub_next pops one entry at a time.  The state machine's
- * `last` runs ahead of what the caller has taken, so each topic also
- * remembers `done` (the last item handed out): that is what the state
- * file saves, so an item queued but never taken is not lost on restart.
+ * OUT holds items in the order they are handed out, with the events (gap
+ * filled, gap lost, epoch changed) in their place; nf_sub_next pops one
+ * entry at a time.  `last` runs ahead of what the caller has taken, so a
+ * topic also keeps `done`, the last item handed out: the state file saves
+ * that, so an item queued but never taken is not lost across a restart.
  *
- * Live first, then history
- * ------------------------
- * nf_sub_start dials the SUB socket first and waits for its pipe, then
- * replays.  While history answers arrive, the live messages received
- * meanwhile are moved from nng into IN (pump), up to MAX_IN items; past
- * that they stay in nng, which drops the oldest -- gaps filled later like
- * any other.  Replayed items set each topic's `last`, so the live items
- * already replayed are dropped as duplicates and the ones the replay did
- * not reach are a gap, filled.  Hence no gap and no duplicate, without
- * any timing assumption.  Gap fills also pump between pages.
+ * Where a topic starts
+ * --------------------
+ * nf_sub_start dials SUB first and waits for its pipe, then asks the
+ * daemon for every topic (`topics`) and gives each matching one a
+ * baseline `last`: its seq now (plain live: "from now on"), minus N
+ * (--last), SEQ (--since), or the state file's seq; then it replays from
+ * there.  Live messages are received all along: between history pages
+ * they are moved from nng into IN (pump, up to MAX_IN items; beyond, nng
+ * drops the oldest and those become gaps like any other).  Replayed items
+ * advance `last`, so live copies of them are dropped and whatever the
+ * replay did not reach is a gap, filled.  Hence no gap and no duplicate
+ * without any timing assumption.  A topic that appears later starts from
+ * 0 (everything in it is news), or from SEQ for --since.  When resuming,
+ * a topic that matches a pattern the previous run had (the state file
+ * names them) yet is not in the state appeared while we were away: from
+ * 0 too.  Without a query API, each topic starts at its first item.
  *
- * What history cannot fill (first_seq moved past what we need, or the
- * topic restarted meanwhile) is reported as NF_SUB_GAP_LOST; the items
- * that are there are still delivered, in order.  A failed query leaves
- * the live item at the head of IN: the next nf_sub_next retries, and
- * nf_sub_skip_gap lets the caller give up on that gap instead.
+ * The end of a topic
+ * ------------------
+ * A loss shows when a later item of the same topic arrives.  Nothing
+ * reveals the loss of a topic's *last* items (the messages that follow
+ * are of other topics).  So once per sweep period, when caught up (IN
+ * empty, nothing waiting in nng), nf_sub asks `topics` again; an item the
+ * *previous* answer listed -- published a whole period ago -- that has
+ * still not arrived is lost and is filled.  Items in flight are never
+ * taken for lost.  A failed sweep is reported once and retried.
  *
- * Costs: one hash lookup per item; a gap costs one request per 1000
- * missing items and keeps them in memory until taken.  Single-threaded:
- * everything runs in the caller's nf_sub_next, except nng_close, which
- * can hang in nng 1.5.2 and so runs on a helper thread (nf_sub_close).
+ * Failures
+ * --------
+ * What history cannot fill (first_seq moved past it, or the topic
+ * restarted meanwhile) is reported as NF_SUB_GAP_LOST; the items history
+ * still holds are delivered, in order.  A failed query leaves the live
+ * item at the head of IN: the next nf_sub_next retries the fill, and
+ * nf_sub_skip_gap gives up on that gap instead.
+ *
+ * Costs: a hash lookup per item; per gap one request per 1000 missing
+ * items, held in memory until taken; one `topics` request per sweep.
+ * Single-threaded: everything runs in the caller's nf_sub_next, except
+ * nng_close, which can hang in nng 1.5.2 and so runs on a helper thread.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -91,6 +99,13 @@
 #define PAGE 1000     /* items per history request (the daemon's cap) */
 #define MAX_IN 100000 /* live items waiting to be judged */
 #define SWEEP_MS 1000 /* default period of the end-of-topic check */
+
+/* Deadlines and periods: a clock that does not jump. */
+static int64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* ---- the per-topic state machine ---------------------------------------- */
 
@@ -126,7 +141,7 @@ typedef struct topic {
   char name[NF_TOPIC_MAX + 1];
   nf__track tr;
   uint64_t done, done_epoch; /* the last item handed out */
-  uint64_t listed;           /* last seq in the topics answer at start */
+  uint64_t listed, listed_epoch; /* in the topics answer at start */
   uint64_t seen, seen_epoch; /* last seq, epoch in the previous sweep */
   bool keep;                 /* saved in the state file */
   bool loaded;               /* came from the state file */
@@ -506,9 +521,9 @@ static int each_topic(nf_sub *s, topic_fn fn, nf_error *err) {
 
 static int mark_replay(nf_sub *s, const char *name, uint64_t seq, uint64_t epoch, nf_error *err) {
   topic *t = topic_get(s, name, true);
-  (void)epoch;
   if (!t) return nf_fail(err, "", "out of memory");
   t->listed = seq;
+  t->listed_epoch = epoch;
   t->replay = true;
   return 0;
 }
@@ -535,7 +550,7 @@ static int sweep_topic(nf_sub *s, const char *name, uint64_t seq, uint64_t epoch
  * (until a sweep succeeds again); without a query connection there is no
  * sweep and no wait. */
 static int maybe_sweep(nf_sub *s, nf_error *err) {
-  s->next_sweep = nf_now_ms() + s->sweep_ms;
+  s->next_sweep = mono_ms() + s->sweep_ms;
   if (!atomic_load(&s->req_pipes)) return 0;
   int rc = each_topic(s, sweep_topic, err);
   bool report = rc < 0 && s->sweep_ok;
@@ -551,7 +566,7 @@ static int baseline(nf_sub *s, topic *t) {
    * save appeared while we were away -- all of it is news */
   bool away = s->implicit && matches(s->old_pats, s->n_old, t->name);
   uint64_t n = s->mode_n;
-  t->tr = (nf__track){.based = true};
+  t->tr = (nf__track){.epoch = away ? 0 : t->listed_epoch, .based = true};
   t->tr.last = away ? 0 : s->mode == REPLAY_SINCE ? n : t->listed > n ? t->listed - n : 0;
   t->done = t->tr.last;
   t->keep = true;
@@ -569,6 +584,7 @@ static int replay_all(nf_sub *s, nf_error *err) {
     topic *t = s->tab[i];
     if (!t || !(t->replay || t->loaded) || !matches(s->pats, s->n_pats, t->name)) continue;
     int mode = baseline(s, t);
+    if (mode == FILL_LAST && !s->mode_n) continue; /* from now: the live feed has it all */
     if (mode >= 0 && fill(s, t, 0, (enum fill_mode)mode, err) < 0) return -1;
   }
   return 0;
@@ -582,10 +598,10 @@ static void on_pipe(nng_pipe p, nng_pipe_ev ev, void *arg) {
 
 /* Waits up to the query timeout for the SUB (and REQ) connections. */
 static bool wait_pipes(nf_sub *s, bool req) {
-  int64_t end = nf_now_ms() + s->timeout_ms;
+  int64_t end = mono_ms() + s->timeout_ms;
   for (;;) {
     bool up = atomic_load(&s->sub_pipes) > 0 && (!req || atomic_load(&s->req_pipes) > 0);
-    if (up || nf_now_ms() >= end) return up;
+    if (up || mono_ms() >= end) return up;
     nng_msleep(2);
   }
 }
@@ -593,13 +609,13 @@ static bool wait_pipes(nf_sub *s, bool req) {
 int nf_sub_start(nf_sub *s, nf_error *err) {
   bool replay = s->n_loaded || s->mode != REPLAY_NONE;
   int rv;
+  if (s->dialed) return nf_fail(err, "", "already started");
+  if (!s->n_pats) return nf_fail(err, "", "no topic to subscribe to");
+  if (replay && !s->query_url) return nf_fail(err, "", "replay needs the query endpoint");
   if (s->mode == REPLAY_NONE && s->query_url) { /* see the top of the file */
     nf_sub_replay_last(s, 0);
     s->implicit = true;
   }
-  if (s->dialed) return nf_fail(err, "", "already started");
-  if (!s->n_pats) return nf_fail(err, "", "no topic to subscribe to");
-  if (replay && !s->query_url) return nf_fail(err, "", "replay needs the query endpoint");
   s->dialed = true; /* non-blocking dials: they retry in the background */
   if ((rv = nng_dial(s->sub, s->pub_url, NULL, NNG_FLAG_NONBLOCK)))
     return nf_fail(err, "", "%s: %s", s->pub_url, nng_strerror(rv));
@@ -613,7 +629,7 @@ int nf_sub_start(nf_sub *s, nf_error *err) {
     s->mode = REPLAY_NONE; /* no history: each topic starts at its first item */
   }
   s->started = s->sweep_ok = true;
-  s->next_sweep = nf_now_ms() + s->sweep_ms;
+  s->next_sweep = mono_ms() + s->sweep_ms;
   return 0;
 }
 
@@ -704,7 +720,7 @@ static int pop_out(nf_sub *s, nf_item *out, nf_sub_event *ev) {
 }
 
 int nf_sub_next(nf_sub *s, nf_item *out, nf_sub_event *ev, int timeout_ms, nf_error *err) {
-  int64_t deadline = timeout_ms < 0 ? -1 : nf_now_ms() + timeout_ms;
+  int64_t deadline = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
   if (!s->started) return nf_fail(err, "", "nf_sub_start first");
   for (;;) {
     if (s->out.head) return pop_out(s, out, ev);
@@ -718,12 +734,12 @@ int nf_sub_next(nf_sub *s, nf_item *out, nf_sub_event *ev, int timeout_ms, nf_er
       if (process_in(s, err) < 0) return -1;
       continue;
     }
-    if (s->query_url && s->sweep_ms && nf_now_ms() >= s->next_sweep) {
+    if (s->query_url && s->sweep_ms && mono_ms() >= s->next_sweep) {
       pump(s); /* sweep only when caught up */
       if (!s->in.head && maybe_sweep(s, err) < 0) return -1;
       continue;
     }
-    int64_t now = nf_now_ms(), left = deadline < 0 ? INT32_MAX : deadline - now, wait = left;
+    int64_t now = mono_ms(), left = deadline < 0 ? INT32_MAX : deadline - now, wait = left;
     if (s->query_url && s->sweep_ms && s->next_sweep - now < wait) wait = s->next_sweep - now;
     int rc = recv_live(s, wait < 0 ? 0 : deadline < 0 && wait == left ? -1 : (int)wait, err);
     if (rc == NF_ETIMEDOUT && wait < left) continue; /* time to sweep */

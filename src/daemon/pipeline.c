@@ -77,7 +77,7 @@ static int pack(nfd_job *j) {
   int rc = nf__pack_fields(it, NF_ENC_DAEMON, &j->enc, &j->n_enc);
   it->body = body;
   if (!rc && body) /* ...which goes in its own key/value pair */
-    rc = nf__mp_cstr(&j->enc_body, "body") | nf__mp_cstr(&j->enc_body, body);
+    rc = nf__mp_cstr(&j->enc_body, "body") || nf__mp_cstr(&j->enc_body, body);
   return rc;
 }
 

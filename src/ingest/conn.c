@@ -28,6 +28,10 @@
 #include "ingest/ingest.h"
 
 #define READ_BUF (64 * 1024)
+/* Items of one read go through the pipeline at most this many at a time,
+ * so a read full of tiny items cannot make the job array (about 1 KiB an
+ * item) grow past a few hundred KiB. */
+#define MAX_BATCH 256
 
 typedef struct ack { /* answers waiting for the journal */
   struct ack *next;
@@ -246,9 +250,12 @@ static bool take_token(nfd_conn *c) {
   return true;
 }
 
+static void finish_read(nfd_conn *c);
+
 static int on_frame(void *ctx, nf_fevent ev, const char *p, size_t n) {
   nfd_conn *c = ctx;
   nfd *d = c->ing->d;
+  if (c->n_jobs == MAX_BATCH) finish_read(c);
   nfd_job *j = new_job(c);
   if (!j) return 1;
   if (c->frames++ == 0 && ev == NF_FRAME_OK) {
@@ -351,6 +358,11 @@ static void finish_read(nfd_conn *c) {
     nfd_job_clear(j);
   }
   c->n_jobs = 0;
+  if (c->cap_jobs > 16) { /* give a burst's memory back */
+    free(c->jobs);
+    c->jobs = NULL;
+    c->cap_jobs = 0;
+  }
   answer(c, &out, lsn);
 }
 

@@ -304,10 +304,10 @@ static void rec_end(struct nfd_journal *j, nf_buf *b, size_t at) {
 static int epoch_record(struct nfd_journal *j, const nfd_topic *t) {
   nf_buf *b = &j->rec;
   size_t at;
-  int rc = rec_begin(b, &at) | nf__mp_map(b, 3);
-  rc |= nf__mp_cstr(b, "k") | nf__mp_cstr(b, "e");
-  rc |= nf__mp_cstr(b, "t") | nf__mp_cstr(b, t->name);
-  rc |= nf__mp_cstr(b, "e") | nf__mp_uint(b, t->epoch);
+  int rc = rec_begin(b, &at) || nf__mp_map(b, 3);
+  rc |= nf__mp_cstr(b, "k") || nf__mp_cstr(b, "e");
+  rc |= nf__mp_cstr(b, "t") || nf__mp_cstr(b, t->name);
+  rc |= nf__mp_cstr(b, "e") || nf__mp_uint(b, t->epoch);
   if (!rc) rec_end(j, b, at);
   return rc;
 }
@@ -315,7 +315,7 @@ static int epoch_record(struct nfd_journal *j, const nfd_topic *t) {
 static int bin(nf_buf *b, const void *p, size_t n) {
   uint8_t h[5] = {0xc6}; /* bin32 */
   put32(h + 1, (uint32_t)n);
-  return nf_buf_append(b, h, 5) | nf_buf_append(b, p, n);
+  return nf_buf_append(b, h, 5) || nf_buf_append(b, p, n);
 }
 
 static int item_record(struct nfd_journal *j, const nfd_job *job) {
@@ -323,16 +323,16 @@ static int item_record(struct nfd_journal *j, const nfd_job *job) {
   const nf_item *it = &job->item;
   size_t at;
   bool body = job->enc_body.len > 0;
-  int rc = rec_begin(b, &at) | nf__mp_map(b, 7 + body);
-  rc |= nf__mp_cstr(b, "k") | nf__mp_cstr(b, "i");
-  rc |= nf__mp_cstr(b, "id") | nf__mp_cstr(b, it->id);
-  rc |= nf__mp_cstr(b, "r") | nf__mp_int(b, it->received);
-  rc |= nf__mp_cstr(b, "n") | nf__mp_uint(b, job->n_enc);
-  rc |= nf__mp_cstr(b, "c") | bin(b, job->enc.data, job->enc.len);
-  if (body) rc |= nf__mp_cstr(b, "b") | bin(b, job->enc_body.data, job->enc_body.len);
-  rc |= nf__mp_cstr(b, "t") | nf__mp_array(b, (uint32_t)it->n_topics);
+  int rc = rec_begin(b, &at) || nf__mp_map(b, 7 + body);
+  rc |= nf__mp_cstr(b, "k") || nf__mp_cstr(b, "i");
+  rc |= nf__mp_cstr(b, "id") || nf__mp_cstr(b, it->id);
+  rc |= nf__mp_cstr(b, "r") || nf__mp_int(b, it->received);
+  rc |= nf__mp_cstr(b, "n") || nf__mp_uint(b, job->n_enc);
+  rc |= nf__mp_cstr(b, "c") || bin(b, job->enc.data, job->enc.len);
+  if (body) rc |= nf__mp_cstr(b, "b") || bin(b, job->enc_body.data, job->enc_body.len);
+  rc |= nf__mp_cstr(b, "t") || nf__mp_array(b, (uint32_t)it->n_topics);
   for (size_t i = 0; i < it->n_topics; i++) rc |= nf__mp_cstr(b, job->tps[i]->name);
-  rc |= nf__mp_cstr(b, "s") | nf__mp_array(b, (uint32_t)it->n_topics);
+  rc |= nf__mp_cstr(b, "s") || nf__mp_array(b, (uint32_t)it->n_topics);
   for (size_t i = 0; i < it->n_topics; i++) rc |= nf__mp_uint(b, job->seqs[i]);
   if (!rc) rec_end(j, b, at);
   return rc;
@@ -377,7 +377,7 @@ uint64_t nfd_journal_append(nfd *d, nfd_job *jobs, size_t n, nf_error *err) {
     for (size_t k = 0; k < jobs[i].item.n_topics && !rc; k++) {
       nfd_topic *t = jobs[i].tps[k];
       if (!t->epoch_journaled) {
-        rc = epoch_record(j, t) | mark(j, t);
+        rc = epoch_record(j, t) || mark(j, t);
         t->epoch_journaled = true; /* undone below if the write fails */
       }
     }

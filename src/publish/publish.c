@@ -91,10 +91,10 @@ int nfd_pub_put_map(nf_buf *b, const nfd_topic *t, uint64_t seq, const uint8_t *
                     size_t compact_len, size_t len, uint32_t n_compact, bool has_body) {
   bool body = has_body && !t->compact;
   int rc = nf__mp_map(b, n_compact + body + 4);
-  rc |= nf__mp_cstr(b, "v") | nf__mp_uint(b, NF_SCHEMA_VERSION);
-  rc |= nf__mp_cstr(b, "topic") | nf__mp_cstr(b, t->name);
-  rc |= nf__mp_cstr(b, "seq") | nf__mp_uint(b, seq);
-  rc |= nf__mp_cstr(b, "epoch") | nf__mp_uint(b, t->epoch);
+  rc |= nf__mp_cstr(b, "v") || nf__mp_uint(b, NF_SCHEMA_VERSION);
+  rc |= nf__mp_cstr(b, "topic") || nf__mp_cstr(b, t->name);
+  rc |= nf__mp_cstr(b, "seq") || nf__mp_uint(b, seq);
+  rc |= nf__mp_cstr(b, "epoch") || nf__mp_uint(b, t->epoch);
   rc |= nf_buf_append(b, fields, body ? len : compact_len);
   return rc;
 }

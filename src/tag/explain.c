@@ -28,21 +28,21 @@ int nf_explain_pack(const nf_item *it, const nf_explain *ex, nf_buf *b) {
   uint32_t n = 0;
   for (size_t i = 0; i < ex->n; i++) n += listed(it, &ex->r[i]);
   int rc = nf__mp_map(b, 4);
-  rc |= nf__mp_cstr(b, "ok") | nf__mp_bool(b, true);
-  rc |= nf__mp_cstr(b, "topics") | nf__mp_array(b, (uint32_t)it->n_topics);
+  rc |= nf__mp_cstr(b, "ok") || nf__mp_bool(b, true);
+  rc |= nf__mp_cstr(b, "topics") || nf__mp_array(b, (uint32_t)it->n_topics);
   for (size_t i = 0; i < it->n_topics; i++) rc |= nf__mp_cstr(b, it->topics[i]);
-  rc |= nf__mp_cstr(b, "symbols") | nf__mp_array(b, (uint32_t)it->n_symbols);
+  rc |= nf__mp_cstr(b, "symbols") || nf__mp_array(b, (uint32_t)it->n_symbols);
   for (size_t i = 0; i < it->n_symbols; i++) rc |= nf__mp_cstr(b, it->symbols[i]);
-  rc |= nf__mp_cstr(b, "reasons") | nf__mp_array(b, n);
+  rc |= nf__mp_cstr(b, "reasons") || nf__mp_array(b, n);
   for (size_t i = 0; i < ex->n; i++) {
     const nf_reason *r = &ex->r[i];
     if (!listed(it, r)) continue;
     rc |= nf__mp_map(b, 5);
-    rc |= nf__mp_cstr(b, "topic") | nf__mp_cstr(b, r->topic);
-    rc |= nf__mp_cstr(b, "why") | nf__mp_cstr(b, r->what);
-    rc |= nf__mp_cstr(b, "detail") | nf__mp_cstr(b, r->detail ? r->detail : "");
-    rc |= nf__mp_cstr(b, "field") | nf__mp_cstr(b, r->field ? r->field : "");
-    rc |= nf__mp_cstr(b, "score") | nf__mp_int(b, r->score);
+    rc |= nf__mp_cstr(b, "topic") || nf__mp_cstr(b, r->topic);
+    rc |= nf__mp_cstr(b, "why") || nf__mp_cstr(b, r->what);
+    rc |= nf__mp_cstr(b, "detail") || nf__mp_cstr(b, r->detail ? r->detail : "");
+    rc |= nf__mp_cstr(b, "field") || nf__mp_cstr(b, r->field ? r->field : "");
+    rc |= nf__mp_cstr(b, "score") || nf__mp_int(b, r->score);
   }
   return rc ? -1 : 0;
 }

@@ -31,8 +31,11 @@ with Daemon(config=cfg) as d:
     item = os.path.join(tmp, "item.mp")
     with open(item, "wb") as f:
         f.write(msgpack.packb({"id": "n-tls", "title": "pushed over TLS"}))
-    p = subprocess.run(["nngcat", "--req", "--dial", tls.replace("127.0.0.1", "localhost"), "--cacert", cert,
-                        "--file", item, "--raw", "--count", "1"], capture_output=True, timeout=20)
+    for attempt in range(3):  # nngcat 1.5.2 now and then fails to set up its socket
+        p = subprocess.run(["nngcat", "--req", "--dial", tls.replace("127.0.0.1", "localhost"), "--cacert", cert,
+                            "--file", item, "--raw", "--count", "1"], capture_output=True, timeout=20)
+        if p.stdout:
+            break
     reply = msgpack.unpackb(p.stdout) if p.stdout else {}
     check(reply.get("ok") is True and reply.get("id") == "n-tls", "nngcat over TLS got an ok: %r %r" % (reply, p.stderr))
     sub.wait_lines(4)

@@ -329,6 +329,7 @@ static nf_sub *sub_open(fake *f, const char *pattern) {
   assert_int_equal(nf_sub_open(&s, f->pub_url, f->query_url, &err), 0);
   assert_int_equal(nf_sub_add(s, pattern, &err), 0);
   nf_sub_set_timeout(s, 2000);
+  nf_sub_set_sweep(s, 0); /* the fake holds items never published on purpose */
   return s;
 }
 
@@ -438,7 +439,8 @@ static void test_sub_last_then_gaps_filled(void **st) {
   char *path = temp_path();
   nf_error err;
   assert_int_equal(nf_sub_save_state(s, path, &err), 0);
-  assert_string_equal(read_text(path), "{\"topics\":{\"t.a\":{\"seq\":21,\"epoch\":7}}}\n");
+  assert_string_equal(read_text(path),
+                      "{\"patterns\":[\"t.a\"],\"topics\":{\"t.a\":{\"seq\":21,\"epoch\":7}}}\n");
   unlink(path);
   free(path);
   nf_sub_close(s);
@@ -545,15 +547,18 @@ static void test_sub_subtree_since(void **st) {
   fake_stop(f);
 }
 
-static void test_sub_live_only_and_query_failure(void **st) {
+static void test_sub_live_and_query_failure(void **st) {
   (void)st;
   fake *f = fake_start();
+  fake_hold(f, "t.a", 1, 3, 7);
   nf_sub *s = sub_open(f, "t.a");
   nf_error err;
-  sub_start(f, s); /* no replay: the first item goes without backfill */
-  fake_hold(f, "t.a", 1, 8, 7);
+  sub_start(f, s); /* no replay: from now on, so 1..3 are old news */
+  expect_quiet(s);
+  fake_hold(f, "t.a", 4, 8, 7);
   publish(f, "t.a", 5, 5, 7, false);
-  expect_item(s, "t.a", 5);
+  expect_event(s, NF_SUB_GAP_FILLED, "t.a", 4, 4);
+  expect_items(s, "t.a", 4, 5);
   pthread_mutex_lock(&f->mu);
   f->fail = true;
   pthread_mutex_unlock(&f->mu);
@@ -575,6 +580,53 @@ static void test_sub_live_only_and_query_failure(void **st) {
   publish(f, "t.a", 10, 10, 7, false);
   expect_event(s, NF_SUB_GAP_FILLED, "t.a", 9, 9);
   expect_items(s, "t.a", 9, 10);
+  nf_sub_close(s);
+  fake_stop(f);
+}
+
+static void test_sub_without_query(void **st) {
+  (void)st;
+  fake *f = fake_start();
+  nf_sub *s;
+  nf_error err;
+  assert_int_equal(nf_sub_open(&s, f->pub_url, NULL, &err), 0);
+  assert_int_equal(nf_sub_add(s, "t.>", &err), 0);
+  sub_start(f, s); /* without history: each topic starts at its first item */
+  publish(f, "t.a", 5, 5, 7, false);
+  publish(f, "t.a", 7, 7, 7, false);
+  expect_item(s, "t.a", 5);
+  expect_event(s, NF_SUB_GAP_LOST, "t.a", 6, 6);
+  expect_item(s, "t.a", 7);
+  nf_sub_close(s);
+  fake_stop(f);
+}
+
+static void test_sub_sweep_fills_lost_tail(void **st) {
+  (void)st;
+  fake *f = fake_start();
+  fake_hold(f, "t.a", 1, 2, 7);
+  fake_hold(f, "t.b", 1, 2, 7);
+  nf_sub *s = sub_open(f, "t.>");
+  nf_sub_replay_last(s, 0); /* from now on */
+  nf_sub_set_sweep(s, 30);
+  sub_start(f, s);
+  expect_quiet(s);
+  /* t.a 3..4 are published, and lost; nothing later on t.a shows it */
+  pthread_mutex_lock(&f->mu);
+  f->n = 0;
+  pthread_mutex_unlock(&f->mu);
+  fake_hold(f, "t.a", 1, 4, 7);
+  fake_hold(f, "t.b", 1, 3, 7);
+  publish(f, "t.b", 3, 3, 7, false);
+  expect_item(s, "t.b", 3);
+  expect_event(s, NF_SUB_GAP_FILLED, "t.a", 3, 4);
+  expect_items(s, "t.a", 3, 4);
+  /* a topic that appears later, all of whose items were lost */
+  fake_hold(f, "t.c", 1, 2, 7);
+  expect_event(s, NF_SUB_GAP_FILLED, "t.c", 1, 2);
+  expect_items(s, "t.c", 1, 2);
+  /* no news: nothing more */
+  expect_quiet(s);
   nf_sub_close(s);
   fake_stop(f);
 }
@@ -615,7 +667,9 @@ int main(void) {
       cmocka_unit_test(test_sub_state_resume_and_lost_gaps),
       cmocka_unit_test(test_sub_epoch_changes),
       cmocka_unit_test(test_sub_subtree_since),
-      cmocka_unit_test(test_sub_live_only_and_query_failure),
+      cmocka_unit_test(test_sub_live_and_query_failure),
+      cmocka_unit_test(test_sub_without_query),
+      cmocka_unit_test(test_sub_sweep_fills_lost_tail),
       cmocka_unit_test(test_sub_api_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
