@@ -187,9 +187,11 @@ static void on_wake(uv_async_t *w) {
   ni->ready = NULL;
   uint32_t closed[64];
   size_t nc = ni->n_closed < 64 ? ni->n_closed : 64;
-  memcpy(closed, ni->closed, nc * sizeof *closed);
-  memmove(ni->closed, ni->closed + nc, (ni->n_closed - nc) * sizeof *closed);
-  ni->n_closed -= nc;
+  if (nc) {
+    memcpy(closed, ni->closed, nc * sizeof *closed);
+    memmove(ni->closed, ni->closed + nc, (ni->n_closed - nc) * sizeof *closed);
+    ni->n_closed -= nc;
+  }
   bool more = ni->n_closed > 0;
   pthread_mutex_unlock(&ni->mu);
   for (size_t i = 0; i < nc; i++) {
