@@ -207,9 +207,10 @@ static bool int_of(const msgpack_object *o, int64_t *v) {
   }
   if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) return *v = o->via.i64, true;
   if (o->type == MSGPACK_OBJECT_FLOAT64 || o->type == MSGPACK_OBJECT_FLOAT32) {
-    /* JavaScript encoders send whole numbers such as Date.now() as floats */
+    /* JavaScript encoders send whole numbers such as Date.now() as floats;
+     * range first: casting an out-of-range double is undefined */
     double d = o->via.f64;
-    if (d != (double)(int64_t)d || d < -9.2e18 || d > 9.2e18) return false;
+    if (!(d >= -9.2e18 && d <= 9.2e18) || d != (double)(int64_t)d) return false;
     *v = (int64_t)d;
     return true;
   }
@@ -312,6 +313,31 @@ int nf__item_from_object(nf_item *it, const msgpack_object *o,
   return nf_item_validate(it, lim, err);
 }
 
+/* msgpack-c leaves the pointer of an empty string or bin NULL; every
+ * consumer would then pass NULL to memcpy/memcmp (undefined even for zero
+ * bytes).  Point them at "" once, here, instead.  Depth is bounded by the
+ * structure check. */
+static void empty_ptrs(msgpack_object *o) {
+  switch (o->type) {
+  case MSGPACK_OBJECT_STR:
+    if (!o->via.str.ptr) o->via.str.ptr = "";
+    break;
+  case MSGPACK_OBJECT_BIN:
+    if (!o->via.bin.ptr) o->via.bin.ptr = "";
+    break;
+  case MSGPACK_OBJECT_ARRAY:
+    for (uint32_t i = 0; i < o->via.array.size; i++) empty_ptrs(&o->via.array.ptr[i]);
+    break;
+  case MSGPACK_OBJECT_MAP:
+    for (uint32_t i = 0; i < o->via.map.size; i++) {
+      empty_ptrs(&o->via.map.ptr[i].key);
+      empty_ptrs(&o->via.map.ptr[i].val);
+    }
+    break;
+  default: break;
+  }
+}
+
 int nf__mp_unpack_one(msgpack_unpacked *up, const void *buf, size_t len,
                       unsigned max_depth, nf_error *err) {
   size_t used = nf__mp_check(buf, len, max_depth);
@@ -323,6 +349,7 @@ int nf__mp_unpack_one(msgpack_unpacked *up, const void *buf, size_t len,
     msgpack_unpacked_destroy(up);
     return nf_fail(err, "", "invalid msgpack");
   }
+  empty_ptrs(&up->data);
   return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "core/internal.h"
 #include "util/yaml_tree.h"
 
 #define MAX_DEPTH 64
@@ -22,8 +23,10 @@ int nf_yerr(const nf_ynode *at, char *err, size_t errsz, const char *fmt, ...) {
   if (n < 0 || (size_t)n >= errsz) return -1;
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(err + n, errsz - (size_t)n, fmt, ap);
+  int m = vsnprintf(err + n, errsz - (size_t)n, fmt, ap);
   va_end(ap);
+  if (m >= 0 && (size_t)n + (size_t)m >= errsz) /* cut: never mid-character */
+    nf__utf8_trim(err, errsz - 1);
   return -1;
 }
 
