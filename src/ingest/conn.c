@@ -27,7 +27,6 @@
 
 #include "ingest/ingest.h"
 
-#define READ_BUF (64 * 1024)
 /* Items of one read go through the pipeline at most this many at a time,
  * so a read full of tiny items cannot make the job array (about 1 KiB an
  * item) grow past a few hundred KiB. */
@@ -65,7 +64,6 @@ struct nfd_conn {
   bool paused, closing, closed_handle;
   nfd_job *jobs;
   size_t n_jobs, cap_jobs;
-  char rbuf[READ_BUF];
 };
 
 typedef struct wreq {
@@ -378,15 +376,17 @@ static void refuse_framing(nfd_conn *c) {
   conn_drain(c);
 }
 
+/* One read buffer serves every connection: a read is processed completely
+ * inside on_read, before libuv asks for a buffer again, so an idle
+ * connection costs no buffer at all. */
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
   (void)hint;
   nfd_conn *c = h->data;
-  *buf = uv_buf_init(c->rbuf, sizeof c->rbuf);
+  *buf = uv_buf_init(c->ing->rbuf, sizeof c->ing->rbuf);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   nfd_conn *c = s->data;
-  (void)buf;
   if (nread < 0) {
     if (nread != UV_EOF)
       nfd_log(c->ing->d, NFD_DEBUG, "ingest: %s: read: %s", c->peer, uv_strerror((int)nread));
@@ -398,7 +398,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   }
   if (nread == 0 || c->closing) return;
   c->last_active = uv_now(&c->ing->d->loop);
-  int rc = nf_framer_feed(&c->fr, c->rbuf, (size_t)nread, on_frame, c);
+  int rc = nf_framer_feed(&c->fr, buf->base, (size_t)nread, on_frame, c);
   finish_read(c);
   if (rc < 0) refuse_framing(c);
   else if (c->close_after) conn_drain(c);

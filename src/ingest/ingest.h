@@ -34,6 +34,7 @@ struct nfd_ingest {
   void (*on_stopped)(nfd *d);
   uv_timer_t deadline;
   uv_timer_t sweep; /* idle connections */
+  char rbuf[64 * 1024]; /* the read buffer of every connection (conn.c) */
 };
 
 /* Takes an accepted client (already uv_accept'ed into a fresh handle). */
