@@ -80,38 +80,11 @@ static void call(ctl *c, const nf_buf *req, char **rep, size_t *n) {
 
 /* ---- printing answers --------------------------------------------------- */
 
-static json_t *to_json(const msgpack_object *o) {
-  switch (o->type) {
-  case MSGPACK_OBJECT_NIL: return json_null();
-  case MSGPACK_OBJECT_BOOLEAN: return json_boolean(o->via.boolean);
-  case MSGPACK_OBJECT_POSITIVE_INTEGER: return json_integer((json_int_t)o->via.u64);
-  case MSGPACK_OBJECT_NEGATIVE_INTEGER: return json_integer(o->via.i64);
-  case MSGPACK_OBJECT_FLOAT32:
-  case MSGPACK_OBJECT_FLOAT64: return json_real(o->via.f64);
-  case MSGPACK_OBJECT_STR: return json_stringn(o->via.str.ptr, o->via.str.size);
-  case MSGPACK_OBJECT_ARRAY: {
-    json_t *a = json_array();
-    for (uint32_t i = 0; i < o->via.array.size; i++)
-      json_array_append_new(a, to_json(&o->via.array.ptr[i]));
-    return a;
-  }
-  case MSGPACK_OBJECT_MAP: {
-    json_t *m = json_object();
-    for (uint32_t i = 0; i < o->via.map.size; i++)
-      if (o->via.map.ptr[i].key.type == MSGPACK_OBJECT_STR)
-        json_object_setn_new(m, o->via.map.ptr[i].key.via.str.ptr,
-                             o->via.map.ptr[i].key.via.str.size, to_json(&o->via.map.ptr[i].val));
-    return m;
-  }
-  default: return json_null();
-  }
-}
-
 static json_t *decode_reply(const void *p, size_t n) {
   msgpack_unpacked up;
   nf_error err;
   if (nf__mp_unpack_one(&up, p, n, 64, &err) < 0) nf_die(PROG, 2, "bad answer: %s", err.msg);
-  json_t *j = to_json(&up.data);
+  json_t *j = nf__mp_to_json(&up.data);
   msgpack_unpacked_destroy(&up);
   return j;
 }

@@ -133,7 +133,7 @@ int nf_item_from_json(nf_item *it, const char *buf, size_t len,
 
 /* ---- encoder ------------------------------------------------------------ */
 
-static json_t *mp_to_json(const msgpack_object *o) {
+json_t *nf__mp_to_json(const msgpack_object *o) {
   switch (o->type) {
   case MSGPACK_OBJECT_NIL: return json_null();
   case MSGPACK_OBJECT_BOOLEAN: return json_boolean(o->via.boolean);
@@ -146,7 +146,7 @@ static json_t *mp_to_json(const msgpack_object *o) {
   case MSGPACK_OBJECT_ARRAY: {
     json_t *a = json_array();
     for (uint32_t i = 0; a && i < o->via.array.size; i++)
-      json_array_append_new(a, mp_to_json(&o->via.array.ptr[i]));
+      json_array_append_new(a, nf__mp_to_json(&o->via.array.ptr[i]));
     return a;
   }
   case MSGPACK_OBJECT_MAP: {
@@ -155,7 +155,7 @@ static json_t *mp_to_json(const msgpack_object *o) {
       const msgpack_object_kv *kv = &o->via.map.ptr[i];
       if (kv->key.type == MSGPACK_OBJECT_STR)
         json_object_setn_new(m, kv->key.via.str.ptr, kv->key.via.str.size,
-                             mp_to_json(&kv->val));
+                             nf__mp_to_json(&kv->val));
     }
     return m;
   }
@@ -166,7 +166,7 @@ static json_t *mp_to_json(const msgpack_object *o) {
 json_t *nf__meta_to_json(const uint8_t *mp, size_t len) {
   msgpack_unpacked up;
   if (nf__mp_unpack_one(&up, mp, len, 64, NULL) < 0) return json_object();
-  json_t *j = mp_to_json(&up.data);
+  json_t *j = nf__mp_to_json(&up.data);
   msgpack_unpacked_destroy(&up);
   return j;
 }

@@ -85,6 +85,8 @@ int nf__mp_double(nf_buf *b, double v);
  * msgpack. */
 struct json_t;
 struct json_t *nf__meta_to_json(const uint8_t *mp, size_t len);
+/* Any msgpack object as JSON (non-string map keys are dropped). */
+struct json_t *nf__mp_to_json(const msgpack_object *o);
 int nf__json_to_mp(const struct json_t *j, nf_buf *out, unsigned depth,
                    const nf_limits *lim, size_t *count, nf_error *err);
 
