@@ -14,12 +14,15 @@
 #include "bench.h"
 #include "toolutil.h"
 
+int nf_bench_load(int argc, char **argv); /* load.c */
+
 static const struct command {
   const char *name;
   int (*run)(int argc, char **argv); /* argv[0] is the subcommand */
   const char *summary;
 } commands[] = {
     {"tag", nf_bench_tag, "matcher and tagger speed on a generated news corpus"},
+    {"load", nf_bench_load, "producers and subscribers against a running newsfeedd"},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
