@@ -40,6 +40,7 @@ typedef struct entry {
 
 struct nfd_pub {
   nng_socket sock;
+  nng_aio *aio; /* reused for every send */
   bool open;
   nf_buf msg;
   entry *entries;
@@ -60,6 +61,8 @@ int nfd_pub_start(nfd *d, char *err, size_t errsz) {
   int rv = nng_pub0_open(&p->sock);
   if (rv) return snprintf(err, errsz, "nng pub: %s", nng_strerror(rv)), -1;
   p->open = true;
+  if ((rv = nng_aio_alloc(&p->aio, NULL, NULL)))
+    return snprintf(err, errsz, "nng aio: %s", nng_strerror(rv)), -1;
   nng_socket_set_int(p->sock, NNG_OPT_SENDBUF, (int)d->cfg.send_buffer);
   nng_pipe_notify(p->sock, NNG_PIPE_EV_ADD_POST, on_pipe, d);
   nng_pipe_notify(p->sock, NNG_PIPE_EV_REM_POST, on_pipe, d);
@@ -114,7 +117,14 @@ static void send_msg(nfd *d, const nf_buf *b) {
     atomic_fetch_add(&d->m.publish_errors, 1);
     return;
   }
-  int rv = nng_sendmsg(d->pub->sock, msg, NNG_FLAG_NONBLOCK);
+  /* nng_sendmsg() allocates (and seeds, with a getrandom syscall) an aio
+   * for every message; one aio of our own, reused, does not.  PUB never
+   * blocks, so the wait returns as soon as the message is queued. */
+  nng_aio *aio = d->pub->aio;
+  nng_aio_set_msg(aio, msg);
+  nng_send_aio(d->pub->sock, aio);
+  nng_aio_wait(aio);
+  int rv = nng_aio_result(aio);
   if (rv) {
     nng_msg_free(msg);
     atomic_fetch_add(&d->m.publish_errors, 1);
@@ -172,6 +182,7 @@ void nfd_pub_stop(nfd *d) {
   struct nfd_pub *p = d->pub;
   if (!p) return;
   if (p->open) nfd_nng_close(d, p->sock, "publish");
+  if (p->aio) nng_aio_free(p->aio);
   nf_buf_free(&p->msg);
   free(p->entries);
   free(p);
