@@ -5,14 +5,15 @@
 #   ./dev.sh test                       install what is missing, build, run every test
 #
 # `test` builds twice -- a normal build and an ASan+UBSan build -- runs the
-# whole suite (unit and integration) in both, and ends with the line
-# "N passed, N failed".
+# whole suite (unit and integration) in both, runs every libFuzzer target for
+# NF_FUZZ_SECONDS (default 15) under ASan+UBSan (each target counts as one
+# test), and ends with the line "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES=(meson ninja-build pkg-config gcc libuv1-dev libnng-dev nng-utils libmsgpack-dev
           libyaml-dev libjansson-dev libcmocka-dev libsystemd-dev python3 python3-msgpack
-          systemd coreutils openssl valgrind)
+          systemd coreutils openssl valgrind clang libclang-rt-14-dev)
 
 install_missing() {
   local missing=()
@@ -55,6 +56,23 @@ run_suite() { # run_suite DIR LABEL
   rm -f "$log"
 }
 
+run_fuzz() { # run_fuzz SECONDS: each fuzz target is one test
+  local log rc=0
+  log=$(mktemp)
+  scripts/fuzz.sh "$1" >"$log" 2>&1 || rc=$?
+  grep -E '^fuzz-' "$log" | sed 's/^/[fuzz] /'
+  local ok bad
+  ok=$(grep -cE '^fuzz-.* ok$' "$log" || true)
+  bad=$(grep -E '^fuzz-' "$log" | grep -vcE ' ok$' || true)
+  if [ "$rc" -ne 0 ]; then
+    cat "$log" | tail -40
+    [ "${bad:-0}" -eq 0 ] && bad=1
+  fi
+  PASSED=$((PASSED + ${ok:-0}))
+  FAILED=$((FAILED + ${bad:-0}))
+  rm -f "$log"
+}
+
 case "${1:-}" in
   run)
     shift
@@ -71,6 +89,7 @@ case "${1:-}" in
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
     run_suite build default
     run_suite build-asan asan+ubsan
+    run_fuzz "${NF_FUZZ_SECONDS:-15}"
     echo "$PASSED passed, $FAILED failed"
     [ "$FAILED" -eq 0 ]
     ;;

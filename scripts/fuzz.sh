@@ -47,7 +47,7 @@ if ! ninja -C "$BUILD" >"$BUILD/fuzz-build.log" 2>&1; then
   exit 2
 fi
 
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 if [ -n "${NF_FUZZ_KNOWN:-}" ]; then
   export NF_FUZZ_KNOWN
   export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:suppressions=$ROOT/tests/fuzz/known-ubsan.supp"
@@ -73,7 +73,7 @@ if [ ${#targets[@]} -eq 0 ]; then
 fi
 
 echo "fuzz.sh: ${#targets[@]} targets, ${SECONDS_PER_TARGET}s each, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-printf '%-14s %10s %7s %7s %16s  %s\n' target runs cov ft corpus result
+printf '%-18s %10s %7s %7s %16s  %s\n' target runs cov ft corpus result
 failed=0
 for name in "${targets[@]}"; do
   out="$BUILD/fuzz-out/$name"
@@ -102,7 +102,7 @@ for name in "${targets[@]}"; do
   else
     result=ok
   fi
-  printf '%-14s %10s %7s %7s %16s  %s\n' "fuzz-$name" "${runs:-?}" "${cov:-?}" "${ft:-?}" \
+  printf '%-18s %10s %7s %7s %16s  %s\n' "fuzz-$name" "${runs:-?}" "${cov:-?}" "${ft:-?}" \
     "${corp:-?}" "$result"
   if [ "$result" != ok ]; then
     if grep -aq 'fuzz check failed' "$log"; then

@@ -35,6 +35,8 @@ void nf_answer_set_error(nf_answer *a, uint64_t item, const char *field,
   a->item = item;
   nf__copy_utf8(a->field, sizeof a->field, field ? field : "", field ? strlen(field) : 0);
   nf__copy_utf8(a->error, sizeof a->error, msg, strlen(msg));
+  nf__utf8_scrub(a->field); /* answers are JSON strings: always valid UTF-8 */
+  nf__utf8_scrub(a->error);
 }
 
 /* ---- JSON --------------------------------------------------------------- */

@@ -46,6 +46,8 @@ bool nf__utf8_valid(const char *s, size_t len);
 /* Cuts S (LEN bytes) back to a whole UTF-8 character, NUL-terminates it,
  * returns the new length. */
 size_t nf__utf8_trim(char *s, size_t len);
+/* Replaces every byte that is not part of valid UTF-8 with '?'. */
+void nf__utf8_scrub(char *s);
 /* Copies at most SIZE-1 bytes of SRC, never splitting a character. */
 void nf__copy_utf8(char *dst, size_t size, const char *src, size_t len);
 /* Is S (NUL-terminated) only white space, Unicode spaces included? */

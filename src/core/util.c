@@ -29,6 +29,24 @@ size_t nf__utf8_trim(char *s, size_t len) {
   return len;
 }
 
+/* Length of the valid UTF-8 sequence at S (of at most N bytes), or 0. */
+static size_t utf8_seq(const unsigned char *s, size_t n) {
+  size_t k = s[0] < 0x80 ? 1 : (s[0] >= 0xC2 && s[0] <= 0xDF) ? 2
+             : (s[0] >= 0xE0 && s[0] <= 0xEF) ? 3 : (s[0] >= 0xF0 && s[0] <= 0xF4) ? 4 : 0;
+  if (!k || k > n || !nf__utf8_valid((const char *)s, k)) return 0;
+  return k;
+}
+
+void nf__utf8_scrub(char *str) {
+  unsigned char *s = (unsigned char *)str;
+  size_t n = strlen(str);
+  for (size_t i = 0; i < n;) {
+    size_t k = utf8_seq(s + i, n - i);
+    if (k) i += k;
+    else s[i++] = '?';
+  }
+}
+
 void nf__copy_utf8(char *dst, size_t size, const char *src, size_t len) {
   if (len >= size) len = size - 1;
   memcpy(dst, src, len);
@@ -44,6 +62,8 @@ int nf_fail(nf_error *err, const char *field, const char *fmt, ...) {
   int n = vsnprintf(err->msg, sizeof err->msg, fmt, ap);
   va_end(ap);
   if (n >= (int)sizeof err->msg) nf__utf8_trim(err->msg, sizeof err->msg - 1);
+  nf__utf8_scrub(err->msg); /* messages may quote broken input */
+  nf__utf8_scrub(err->field);
   return -1;
 }
 

@@ -132,6 +132,9 @@ def seed_msgpack_item():
     t.add("published-other-topic.mp", mp(dict(published, topic="headline")))
     t.add("published-v2.mp", mp(dict(published, v=2)))
     t.add("near-float32.mp", b"\x82\xa5title\xa1t\xa9published" + struct.pack(">Bf", 0xca, 1.5e12))
+    t.add("near-float64-huge.mp", b"\x82\xa5title\xa1t\xa8priority" + struct.pack(">Bd", 0xcb, 1e30))
+    t.add("near-meta-nul.mp", mp({"title": "t", "meta": {"k": "a\0b"}}))
+    t.add("near-empty-key.mp", b"\x81\xa0\xc0")
     t.add("near-bin-title.mp", b"\x81\xa5title\xc4\x01t")
     t.add("near-ext-meta.mp", b"\x82\xa5title\xa1t\xa4meta\x81\xa1x\xd4\x01\x02")
     t.add("near-int-key.mp", b"\x81\x01\xa1t")
@@ -351,11 +354,24 @@ def seed_answer():
     t.add("near-truncated.mp", mp(ANSWERS[0])[:20])
 
 
+# ---- text (fold, symbols) ---------------------------------------------------------
+
+def seed_text():
+    t = Target("fuzz-text")
+    for i, it in enumerate(labelled_items()[:4]):
+        t.add(f"labelled-{i}.txt", it["title"])
+    t.add("symbols.txt", "600519.SH sh600519 SZ.000001 HK:0700 (09988) (301588) 股票代码：430047 "
+          "$AAPL NASDAQ: MSFT nyse:brk.b BRK.B.US aapl.us 0700.HK 000001.SH NYSE American: XYZ")
+    t.add("width.txt", "ＡＢＣ　ｘｙｚ！～ＮＡＳＤＡＱ：ＡＡＰＬ（６００５１９）\uff01".encode())
+    t.add("mixed.txt", b"AbC\xef\xbc\xa1\xe3\x80\x80\xef\xbc\xef\xbd\x9e\xe3\x80ZZ\xef")
+    t.add("words.txt", "$aapl 600519 0700.hk hk:700 nasdaq:aapl BRK-B 123456 $ AAPL.US.US")
+
+
 def main():
     if os.path.isdir(OUT):
         shutil.rmtree(OUT)
     for f in (seed_json_item, seed_msgpack_item, seed_framing, seed_config, seed_rules,
-              seed_yaml_items, seed_query, seed_answer):
+              seed_yaml_items, seed_query, seed_answer, seed_text):
         f()
     total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(OUT) for f in fs)
     print(f"make_corpus.py: {total} bytes in {OUT}", file=sys.stderr)

@@ -58,6 +58,7 @@ JSON_CASES = [
     (b'[1, 2, 3]', ""),
     (b'{"title": "x", "meta": [1]}', "meta"),
     (b'{"title": "x", "symbols": ["NOT A SYMBOL!!"]}', "symbols"),
+    (b'"\\u\xc3\xa9"', ""),  # jansson's message quotes half a character: still a clean error
 ]
 
 with Daemon(extra_args=["-c", "/dev/null"]) as d:

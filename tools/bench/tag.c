@@ -821,10 +821,10 @@ static void measure(const corpus *c, const opts *o, bool folded, work_fn fn, voi
       k_mbs[k][r] = (double)bytes[k] / per_pass[k] / 1e6;
       k_us[k][r] = per_pass[k] / (double)c->n_kind[k] * 1e6;
     }
-    if (wall > 0 && cpu / wall < out->cpu_share) out->cpu_share = cpu / wall;
-    run_cpu[r] = wall > 0 ? cpu / wall : 1; /* CPU share of this run */
+    double share = wall > 0 && cpu > 0 ? cpu / wall : 1;
+    if (share < out->cpu_share) out->cpu_share = share;
     run_mbs[r] = (double)(bytes[0] + bytes[1]) / (per_pass[0] + per_pass[1]) / 1e6;
-    run_cpu[r] = run_mbs[r] / run_cpu[r];
+    run_cpu[r] = run_mbs[r] / share;
     run_us[r] = (per_pass[0] + per_pass[1]) / (double)c->n * 1e6;
     for (int k = 0; k < NKINDS; k++) lat[k].n = 0;
     double t0 = bench_now();
