@@ -24,7 +24,7 @@ int nf_answer_add_topic(nf_answer *a, const char *name, uint64_t seq) {
   if (!t) return -1;
   a->topics = t;
   t += a->n_topics++;
-  snprintf(t->name, sizeof t->name, "%s", name);
+  nf__copy_utf8(t->name, sizeof t->name, name, strlen(name));
   t->seq = seq;
   return 0;
 }
