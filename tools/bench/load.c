@@ -863,7 +863,7 @@ static void run_once(double rate, uint64_t count, double seconds, result *R) {
     free(p->seqs.v);
   }
   free(pr);
-  qsort(exp.v, exp.n, sizeof *exp.v, cmp_u64);
+  if (exp.n) qsort(exp.v, exp.n, sizeof *exp.v, cmp_u64);
   R->ingest_s = last_ack - first_send;
   R->ingest_rate = R->ingest_s > 0 ? (double)R->acked / R->ingest_s : 0;
 
@@ -895,7 +895,7 @@ static void run_once(double rate, uint64_t count, double seconds, result *R) {
     subst *s = &G.subs[k];
     pthread_mutex_lock(&s->mu);
     s->run = 0; /* stop recording */
-    qsort(s->seqs.v, s->seqs.n, sizeof *s->seqs.v, cmp_u64);
+    if (s->seqs.n) qsort(s->seqs.v, s->seqs.n, sizeof *s->seqs.v, cmp_u64);
     size_t j = 0;
     for (size_t i = 0; i < exp.n; i++) {
       while (j < s->seqs.n && s->seqs.v[j] < exp.v[i]) j++;
@@ -917,7 +917,7 @@ static void run_once(double rate, uint64_t count, double seconds, result *R) {
   R->burst_s = last_recv > 0 ? last_recv - first_send : NAN;
 
   /* gap fill from history */
-  qsort(miss_all.v, miss_all.n, sizeof *miss_all.v, cmp_u64);
+  if (miss_all.n) qsort(miss_all.v, miss_all.n, sizeof *miss_all.v, cmp_u64);
   size_t u = 0;
   for (size_t i = 0; i < miss_all.n; i++)
     if (!u || miss_all.v[u - 1] != miss_all.v[i]) miss_all.v[u++] = miss_all.v[i];
