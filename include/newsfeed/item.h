@@ -44,6 +44,7 @@ typedef struct nf_item {
   bool has_priority;     /* the producer set priority explicitly */
   int64_t published;     /* (P) ms since epoch, 0 when absent */
   int64_t received;      /* ms since epoch, stamped by the daemon */
+  const char *producer;  /* the authenticated producer's name (tokens), or NULL */
   const uint8_t *meta;   /* (P) msgpack-encoded map, passed through */
   size_t meta_len;
   /* Per-message fields, present on items decoded from published messages. */

@@ -206,6 +206,7 @@ int nf_item_to_json(const nf_item *it, unsigned flags, nf_buf *out) {
     json_object_set_new(o, "priority", json_integer(it->priority));
   if (it->published) json_object_set_new(o, "published", json_integer(it->published));
   if (flags & NF_ENC_DAEMON) json_object_set_new(o, "received", json_integer(it->received));
+  if (flags & NF_ENC_DAEMON) put(o, "producer", it->producer);
   if (it->meta) json_object_set_new(o, "meta", nf__meta_to_json(it->meta, it->meta_len));
   size_t need = json_dumpb(o, NULL, 0, JSON_COMPACT | JSON_PRESERVE_ORDER);
   int rc = -1;

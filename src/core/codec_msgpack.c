@@ -171,6 +171,7 @@ int nf__pack_fields(const nf_item *it, unsigned flags, nf_buf *b,
   if (flags & NF_ENC_DAEMON) {
     n++;
     rc |= nf__mp_cstr(b, "received") || nf__mp_int(b, it->received);
+    if (it->producer) rc |= kv_str(b, &n, "producer", it->producer);
   }
   if (it->meta) {
     n++;

@@ -32,6 +32,7 @@ static const nf_field fields[] = {
     {"topic", NF_F_TOPIC, NF_T_STR, false},
     {"seq", NF_F_SEQ, NF_T_INT, false},
     {"epoch", NF_F_EPOCH, NF_T_INT, false},
+    {"producer", NF_F_PRODUCER, NF_T_STR, false},
 };
 
 const nf_field *nf__field_find(const char *key, size_t len, nf_origin origin,
@@ -136,6 +137,7 @@ int nf__set_str(nf_item *it, const nf_field *f, const char *s, size_t len,
   case NF_F_URL: it->url = copy; break;
   case NF_F_LANG: it->lang = copy; break;
   case NF_F_TOPIC: it->topic = copy; break;
+  case NF_F_PRODUCER: it->producer = copy; break;
   default: return nf_fail(err, f->name, "internal: not a string field");
   }
   return 0;

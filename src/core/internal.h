@@ -16,7 +16,7 @@ typedef enum nf_field_id {
   NF_F_ID, NF_F_KIND, NF_F_TITLE, NF_F_BODY, NF_F_SUMMARY, NF_F_SOURCE,
   NF_F_AUTHOR, NF_F_URL, NF_F_LANG, NF_F_SYMBOLS, NF_F_TOPICS, NF_F_PRIORITY,
   NF_F_PUBLISHED, NF_F_RECEIVED, NF_F_META, NF_F_V, NF_F_TOPIC, NF_F_SEQ,
-  NF_F_EPOCH
+  NF_F_EPOCH, NF_F_PRODUCER
 } nf_field_id;
 
 typedef enum nf_ftype { NF_T_STR, NF_T_STRS, NF_T_INT, NF_T_META } nf_ftype;

@@ -59,6 +59,22 @@ static void render(nfd *d, nf_buf *b) {
                      m->help, m->name, m->type, m->name, v);
     nf_buf_append(b, line, (size_t)n);
   }
+  size_t np = atomic_load_explicit(&d->n_producers, memory_order_acquire);
+  if (np) {
+    static const char head[] =
+        "# HELP newsfeed_producer_items_total Items from authenticated producers, by result.\n"
+        "# TYPE newsfeed_producer_items_total counter\n";
+    nf_buf_append(b, head, sizeof head - 1);
+  }
+  for (size_t i = 0; i < np; i++) {
+    const nfd_producer_stat *p = &d->producers[i];
+    int k = snprintf(line, sizeof line,
+                     "newsfeed_producer_items_total{producer=\"%s\",result=\"accepted\"} %llu\n"
+                     "newsfeed_producer_items_total{producer=\"%s\",result=\"rejected\"} %llu\n",
+                     p->name, (unsigned long long)atomic_load(&p->accepted), p->name,
+                     (unsigned long long)atomic_load(&p->rejected));
+    nf_buf_append(b, line, (size_t)k);
+  }
   int n = snprintf(line, sizeof line,
                    "# HELP newsfeed_start_time_seconds Start time of the daemon.\n"
                    "# TYPE newsfeed_start_time_seconds gauge\n"

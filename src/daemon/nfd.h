@@ -40,6 +40,15 @@ typedef struct nfd_metrics {
   atomic_uint_fast64_t history_items, history_bytes;
 } nfd_metrics;
 
+/* Items per authenticated producer, for metrics.  Entries are appended by
+ * the loop and never change afterwards: the metrics thread reads the first
+ * N (acquire) and can never see a half-written name. */
+#define NFD_MAX_PRODUCERS 256
+typedef struct nfd_producer_stat {
+  char name[65];
+  atomic_uint_fast64_t accepted, rejected;
+} nfd_producer_stat;
+
 /* A topic: its numbering (SPEC 6) and its history.  Owned by the topics
  * table (daemon/topics.c); never freed before shutdown. */
 struct nfd_ring;
@@ -100,6 +109,8 @@ typedef struct nfd {
   struct nfd_query *query;
   struct nfd_ningest *ningest; /* ingest over nng REQ/REP, or NULL */
   nfd_metrics m;
+  nfd_producer_stat producers[NFD_MAX_PRODUCERS];
+  atomic_size_t n_producers;
   uv_signal_t sig_term, sig_int, sig_hup;
   uv_timer_t stop_timer;
   bool stopping;

@@ -126,6 +126,22 @@ static void answer_repeats(nfd_job *jobs, size_t n) {
   }
 }
 
+static nfd_producer_stat *producer_stat(nfd *d, const char *name) {
+  size_t n = atomic_load_explicit(&d->n_producers, memory_order_relaxed);
+  for (size_t i = 0; i < n; i++)
+    if (!strcmp(d->producers[i].name, name)) return &d->producers[i];
+  if (n == NFD_MAX_PRODUCERS) return NULL;
+  snprintf(d->producers[n].name, sizeof d->producers[n].name, "%s", name);
+  atomic_store_explicit(&d->n_producers, n + 1, memory_order_release);
+  return &d->producers[n];
+}
+
+static void count(nfd *d, const nfd_job *j, bool accepted) {
+  atomic_fetch_add(accepted ? &d->m.items_accepted : &d->m.items_rejected, 1);
+  nfd_producer_stat *p = j->item.producer ? producer_stat(d, j->item.producer) : NULL;
+  if (p) atomic_fetch_add(accepted ? &p->accepted : &p->rejected, 1);
+}
+
 uint64_t nfd_pipeline_run(nfd *d, nfd_job *jobs, size_t n) {
   int64_t now = nf_now_ms();
   size_t numbered = 0;
@@ -153,12 +169,12 @@ uint64_t nfd_pipeline_run(nfd *d, nfd_job *jobs, size_t n) {
     nfd_job *j = &jobs[i];
     if (j->valid) {
       keep(d, j);
-      atomic_fetch_add(&d->m.items_accepted, 1);
+      count(d, j, true);
     } else if (j->duplicate) {
       j->answer.ok = j->answer.duplicate = true;
       snprintf(j->answer.id, sizeof j->answer.id, "%s", j->item.id);
     } else if (!j->control) {
-      atomic_fetch_add(&d->m.items_rejected, 1);
+      count(d, j, false);
     }
   }
   answer_repeats(jobs, n);

@@ -288,6 +288,8 @@ static int on_frame(void *ctx, nf_fevent ev, const char *p, size_t n) {
                  : nf_item_from_msgpack(&j->item, p, n, &d->limits, NF_FROM_PRODUCER, &err);
     if (rc == 0) {
       j->valid = true;
+      if (c->producer[0]) /* who sent it, as authenticated (a daemon-set field) */
+        j->item.producer = nf_item_strdup(&j->item, c->producer, strlen(c->producer));
       return 0;
     }
   }

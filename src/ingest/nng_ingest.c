@@ -116,7 +116,8 @@ static bool try_auth(struct nfd_ningest *ni, const char *p, size_t n, const char
 }
 
 /* Decodes the request into jobs: a map is one item, an array several. */
-static size_t decode(nfd *d, const msgpack_object *o, nfd_job *jobs, size_t max) {
+static size_t decode(nfd *d, const msgpack_object *o, nfd_job *jobs, size_t max,
+                     const char *producer) {
   size_t n = o->type == MSGPACK_OBJECT_ARRAY ? o->via.array.size : 1;
   if (n > max) n = max;
   for (size_t i = 0; i < n; i++) {
@@ -127,8 +128,13 @@ static size_t decode(nfd *d, const msgpack_object *o, nfd_job *jobs, size_t max)
     nf_item_init(&j->item);
     j->answer.item = i + 1;
     atomic_fetch_add(&d->m.items_received, 1);
-    if (nf__item_from_object(&j->item, m, &d->limits, NF_FROM_PRODUCER, &err) == 0) j->valid = true;
-    else nf_answer_set_error(&j->answer, i + 1, err.field, err.msg);
+    if (nf__item_from_object(&j->item, m, &d->limits, NF_FROM_PRODUCER, &err) == 0) {
+      j->valid = true;
+      if (producer && *producer)
+        j->item.producer = nf_item_strdup(&j->item, producer, strlen(producer));
+    } else {
+      nf_answer_set_error(&j->answer, i + 1, err.field, err.msg);
+    }
   }
   return n;
 }
@@ -156,7 +162,7 @@ static void handle(struct nfd_ningest *ni, rctx *r) {
   } else {
     static const size_t max = 4096;
     nfd_job *jobs = calloc(max, sizeof *jobs);
-    size_t k = jobs ? decode(d, &up.data, jobs, max) : 0;
+    size_t k = jobs ? decode(d, &up.data, jobs, max, nf_strmap_get(&ni->authed, pipe, strlen(pipe))) : 0;
     r->lsn = k ? nfd_pipeline_run(d, jobs, k) : 0;
     bool arr = up.data.type == MSGPACK_OBJECT_ARRAY;
     if (arr) nf__mp_array(&out, (uint32_t)k);

@@ -7,7 +7,7 @@ import os
 import socket
 import subprocess
 
-from nftest import DAEMON, PUSH, Daemon, check, finish
+from nftest import DAEMON, PUSH, Daemon, check, finish, history
 
 TOKENS = "# producers\nscraper-1:s3cret-token-0123456789\nwire:another-token-abcdefghij\n"
 CONFIG = "ingest:\n  tokens_file: tokens\n"
@@ -53,6 +53,15 @@ with d:
           "unauthenticated connection: one error, then closed: %s" % answers)
     check("authenticated as scraper-1" in d.read_log(), "authentication logged")
     check(d.metric("newsfeed_items_accepted_total") == 3, "only authenticated items accepted")
+    text = d.metrics_text()
+    check('newsfeed_producer_items_total{producer="scraper-1",result="accepted"} 2' in text and
+          'newsfeed_producer_items_total{producer="wire",result="accepted"} 1' in text,
+          "items counted per producer: %s" % [l for l in text.splitlines() if "producer" in l])
+    first, items = history(d.query, "headline")
+    check([i.get("producer") for i in items] == ["scraper-1", "wire", "scraper-1"],
+          "the producer's name is stamped on its items: %s" % [i.get("producer") for i in items])
+    bad = raw(d, ['{"auth": "s3cret-token-0123456789"}', '{"title": "forged", "producer": "wire"}'])
+    check(bad[1].get("ok") is False and bad[1].get("field") == "producer", "producers cannot set producer: %s" % bad[1])
 
 # No tokens configured: an auth frame is harmless.
 with Daemon() as d:

@@ -84,4 +84,20 @@ with Daemon(config=cfg) as d:
     if not BUILD.rstrip("/").endswith("asan"):  # ASan's quarantine keeps freed memory
         check(rss < rss_before + 20000, "RSS bounded while the producer does not read (%d -> %d KB)" % (rss_before, rss))
     s.close()
+
+# --- a subscriber that never reads does not slow ingest or other subscribers --
+import signal
+with Daemon() as d:
+    stuck = d.sub(["headline"])
+    live = d.sub(["headline"])
+    d.wait_subscribers(2)
+    stuck.proc.send_signal(signal.SIGSTOP)
+    t0 = time.monotonic()
+    rc, out, err = d.push([{"id": "s-%d" % i, "title": "with a stuck subscriber %d" % i} for i in range(5000)])
+    took = time.monotonic() - t0
+    check(rc == 0 and len(out) == 5000, "ingest goes on while a subscriber is stopped")
+    live.wait_lines(5000, timeout=60)
+    check(len({m["id"] for m in live.items()}) == 5000, "the other subscriber gets every item (%d)" % len(live.items()))
+    print("5000 items with a stopped subscriber: %.2f s" % took)
+    stuck.proc.send_signal(signal.SIGCONT)
 finish()
