@@ -229,7 +229,7 @@ static int parse_topic(build *b, uint32_t idx, const nf_ynode *def) {
     else if (!strcmp(key, "priority")) rc = int_in(b, v, "priority", 1, 9, &t->priority);
     else if (!strcmp(key, "all")) rc = bool_of(b, v, "all", &t->all);
     else if (!strcmp(key, "compact")) {
-      bool c;
+      bool c = false; /* unset when bool_of fails */
       rc = bool_of(b, v, "compact", &c);
       t->compact = t->compact || c;
     } else

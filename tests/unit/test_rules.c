@@ -623,6 +623,8 @@ static void test_error_term_too_long(void **state) {
 static void test_error_version_2(void **state) {
   (void)state;
   expect_compile_error("version: 2\ntopics:\n  t: {}\n", 1, 10, "version");
+  /* a bad boolean for compact was read uninitialised before (fuzz-rules) */
+  expect_compile_error("topics:\n  t: {compact: 64}\n", 2, 16, "compact must be true or false");
 }
 
 static void test_error_no_topics(void **state) {
