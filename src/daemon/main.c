@@ -216,6 +216,9 @@ static void on_signal(uv_signal_t *s, int signum) {
 static int start(nfd *d, char *err, size_t errsz) {
   if (load_tagger(d, &d->tagger, err, errsz) < 0 || load_tokens(d, &d->tokens, err, errsz) < 0)
     return -1;
+  nfd_log(d, NFD_INFO, "newsfeedd %s: rules %s: %zu topics, %zu terms", NF_VERSION,
+          d->cfg.rules.builtin ? "built-in" : d->cfg.rules.value,
+          nf_rules_topics(nf_tagger_rules(d->tagger)), nf_rules_terms(nf_tagger_rules(d->tagger)));
   if (d->tokens.n)
     nfd_log(d, NFD_INFO, "producers must authenticate: %zu tokens from %s", d->tokens.n,
             d->cfg.tokens_file.value);
@@ -227,9 +230,6 @@ static int start(nfd *d, char *err, size_t errsz) {
     nfd_log(d, NFD_WARN, "no data_dir: nothing is journaled; history, numbering and "
                          "deduplication start afresh at every start");
   }
-  nfd_log(d, NFD_INFO, "newsfeedd %s: rules %s: %zu topics, %zu terms", NF_VERSION,
-          d->cfg.rules.builtin ? "built-in" : d->cfg.rules.value,
-          nf_rules_topics(nf_tagger_rules(d->tagger)), nf_rules_terms(nf_tagger_rules(d->tagger)));
   if (nfd_pub_start(d, err, errsz) < 0 || nfd_metrics_start(d, err, errsz) < 0 ||
       (strcmp(d->cfg.query_listen, "off") &&
        nfd_query_start(d, d->cfg.query_listen, err, errsz) < 0) ||
