@@ -2,8 +2,9 @@
  * main.c -- newsfeedd: flags, start-up, signals, shutdown.
  *
  * Start-up order follows the data path backwards, so that nothing is
- * accepted before it can be handled: rules, then publishing, then metrics,
- * then ingest; readiness is reported to systemd last.
+ * accepted before it can be handled: rules, journal, publishing, query,
+ * ingest, and metrics last (tests take its answer as "ready"); readiness
+ * is reported to systemd after all of them.
  *
  * Shutdown (SIGTERM, SIGINT): stop accepting; let every connection finish
  * writing the answers to what it has already read (items are processed
@@ -230,10 +231,12 @@ static int start(nfd *d, char *err, size_t errsz) {
     nfd_log(d, NFD_WARN, "no data_dir: nothing is journaled; history, numbering and "
                          "deduplication start afresh at every start");
   }
-  if (nfd_pub_start(d, err, errsz) < 0 || nfd_metrics_start(d, err, errsz) < 0 ||
+  /* metrics last: once it answers, every other endpoint is up */
+  if (nfd_pub_start(d, err, errsz) < 0 ||
       (strcmp(d->cfg.query_listen, "off") &&
        nfd_query_start(d, d->cfg.query_listen, err, errsz) < 0) ||
-      nfd_ingest_start(d, err, errsz) < 0 || nfd_nng_ingest_start(d, err, errsz) < 0)
+      nfd_ingest_start(d, err, errsz) < 0 || nfd_nng_ingest_start(d, err, errsz) < 0 ||
+      nfd_metrics_start(d, err, errsz) < 0)
     return -1;
   uv_signal_t *sigs[] = {&d->sig_term, &d->sig_int, &d->sig_hup};
   int nums[] = {SIGTERM, SIGINT, SIGHUP};

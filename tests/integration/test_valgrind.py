@@ -16,12 +16,12 @@ if not shutil.which("valgrind") or BUILD.rstrip("/").endswith("asan"):
 logs = tempfile.mkdtemp(prefix="nftest-vg-")
 env = dict(os.environ, NF_WRAP="valgrind --leak-check=full --errors-for-leak-kinds=definite "
                                "--error-exitcode=9 --log-file=%s/vg.%%p.log" % logs)
-for t in ("test_bad_input.py", "test_ctl.py", "test_auth.py"):
+for t in ("test_bad_input.py", "test_ctl.py"):  # not timing-sensitive under valgrind
     p = subprocess.run([sys.executable, os.path.join(SRC, "tests", "integration", t)], env=env,
                        capture_output=True, text=True, timeout=300)
     check(p.returncode == 0, "%s under valgrind: %s" % (t, p.stderr[-500:]))
 runs = glob.glob(os.path.join(logs, "vg.*.log"))
-check(len(runs) >= 3, "valgrind logs written (%d)" % len(runs))
+check(len(runs) >= 2, "valgrind logs written (%d)" % len(runs))
 for log in runs:
     text = open(log).read()
     if "definitely lost:" in text:
