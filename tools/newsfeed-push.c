@@ -107,7 +107,9 @@ static void send_item(push *p, const nf_item *it, uint64_t no) {
    * and drain everything before printing a local error (ordering). */
   while (p->count == WINDOW) wait_one(p);
   if (nf_conn_send_item(p->conn, it, &err) < 0) {
-    while (p->count && take_answer(p, 0)) {} /* print what did get answered */
+    /* The daemon answers what it read before closing: print those (this
+     * ends with the daemon's EOF, reported by take_answer). */
+    while (p->count) wait_one(p);
     nf_die(PROG, 2, "%s", err.msg);
   }
   p->inflight[(p->head + p->count++) % WINDOW] = no;

@@ -33,6 +33,7 @@ struct nf_conn {
   size_t out_off; /* bytes of OUT already written */
   nf_buf in;
   size_t in_off; /* bytes of IN already consumed */
+  bool wclosed;  /* the daemon stopped reading: answers may still come */
 };
 
 static int wait_fd(int fd, short ev, int timeout_ms) {
@@ -130,16 +131,22 @@ size_t nf_conn_pending(const nf_conn *c) {
   return c->out.len - c->out_off;
 }
 
-/* Writes what it can without blocking. */
+/* Writes what it can without blocking.  Once the daemon has closed its
+ * side, output is dropped (and the caller told) but answers can still be
+ * read: the daemon answers every item it read before closing. */
 static int flush_some(nf_conn *c, nf_error *err) {
+  if (c->wclosed) c->out_off = c->out.len;
   while (c->out_off < c->out.len) {
     ssize_t n = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off,
                      MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
-      if (errno == EPIPE || errno == ECONNRESET)
+      if (errno == EPIPE || errno == ECONNRESET) {
+        c->wclosed = true;
+        c->out.len = c->out_off = 0;
         return nf_fail(err, "", "connection closed by the daemon (%s)", strerror(errno));
+      }
       return nf_fail(err, "", "write: %s", strerror(errno));
     }
     c->out_off += (size_t)n;
@@ -207,15 +214,21 @@ int nf_conn_recv_answer(nf_conn *c, nf_answer *a, int timeout_ms,
       return NF_ETIMEDOUT;
     }
     if (rc <= 0) continue;
-    if ((pfd.revents & POLLOUT) && flush_some(c, err) < 0) return -1;
+    /* Read first: answers already sent must not be lost to a write error. */
     if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
       if (nf_buf_reserve(&c->in, 65536) < 0) return nf_fail(err, "", "out of memory");
       ssize_t n = recv(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len, 0);
       if (n == 0) return nf_fail(err, "", "connection closed by the daemon");
+      if (n < 0 && errno == ECONNRESET)
+        return nf_fail(err, "", "connection closed by the daemon (%s)", strerror(errno));
       if (n < 0 && errno != EINTR && errno != EAGAIN)
         return nf_fail(err, "", "read: %s", strerror(errno));
-      if (n > 0) c->in.len += (size_t)n;
+      if (n > 0) {
+        c->in.len += (size_t)n;
+        continue;
+      }
     }
+    if ((pfd.revents & POLLOUT) && flush_some(c, err) < 0 && !c->wclosed) return -1;
   }
 }
 

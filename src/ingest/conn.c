@@ -19,8 +19,16 @@
  * thus bounded by the read buffer, one partial item (at most
  * max_item_bytes), and the pending answers.
  *
+ * Lingering close: a connection we close while the producer is still
+ * sending (shutdown, idle, failed auth) is not closed outright, because
+ * closing a socket with unread input makes the kernel send RST, and an RST
+ * can destroy answers still in flight to the producer -- acks it would
+ * then never see.  So, once its answers are written, we send FIN
+ * (uv_shutdown), read and discard until the producer closes its side, and
+ * close then, or after LINGER_MS at most.
+ *
  * Invariants: a connection is in the ingest list from start until its
- * close callback; `closing` is set once and then no more bytes are read.
+ * close callback; `closing` is set once and then no item is read.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +39,9 @@
  * so a read full of tiny items cannot make the job array (about 1 KiB an
  * item) grow past a few hundred KiB. */
 #define MAX_BATCH 256
+
+/* How long a closing connection waits for the producer's EOF (see above). */
+#define LINGER_MS 2000
 
 typedef struct ack { /* answers waiting for the journal */
   struct ack *next;
@@ -62,6 +73,9 @@ struct nfd_conn {
   ack *acks, *acks_tail; /* waiting for the journal, oldest first */
   size_t queued;         /* bytes in ACKS */
   bool paused, closing, closed_handle;
+  bool peer_eof;          /* the producer closed its side: nothing to linger for */
+  uint64_t linger_until;  /* loop time; 0 while not lingering */
+  uv_shutdown_t shutdown; /* our FIN, sent when lingering starts */
   nfd_job *jobs;
   size_t n_jobs, cap_jobs;
 };
@@ -74,6 +88,7 @@ typedef struct wreq {
 
 static void conn_resume(nfd_conn *c);
 static void conn_drain(nfd_conn *c);
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
 
 static void free_handle(uv_handle_t *h) {
   free(h);
@@ -86,6 +101,7 @@ static void on_closed(uv_handle_t *h) {
   else ing->conns = c->next;
   if (c->next) c->next->prev = c->prev;
   ing->n_conns--;
+  if (c->linger_until) ing->n_lingering--;
   atomic_fetch_sub(&ing->d->m.connections_open, 1);
   nfd_log(ing->d, NFD_DEBUG, "ingest: %s closed after %llu items", c->peer,
           (unsigned long long)c->items);
@@ -108,10 +124,42 @@ static void close_now(nfd_conn *c) {
   uv_close(&c->h.handle, on_closed);
 }
 
+static void on_linger_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  (void)buf; /* what a closing connection still sends is discarded */
+  if (nread < 0) close_now(s->data);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status) {
+  nfd_conn *c = req->handle->data;
+  if (status == UV_ECANCELED || c->closed_handle) return;
+  if (status < 0 || uv_read_start(&c->h.stream, on_alloc, on_linger_read) < 0) close_now(c);
+}
+
+/* Every answer is written: close, lingering if the producer may still be
+ * sending. */
+static void conn_done(nfd_conn *c) {
+  if (c->closed_handle || c->linger_until) return;
+  if (c->peer_eof || uv_shutdown(&c->shutdown, &c->h.stream, on_shutdown) < 0) {
+    close_now(c);
+    return;
+  }
+  c->linger_until = uv_now(&c->ing->d->loop) + LINGER_MS;
+  c->ing->n_lingering++;
+  nfd_ingest_linger_start(c->ing);
+}
+
+void nfd_ingest_linger_expire(struct nfd_ingest *ing) {
+  uint64_t now = uv_now(&ing->d->loop);
+  for (nfd_conn *c = ing->conns, *next; c; c = next) {
+    next = c->next;
+    if (c->linger_until && now >= c->linger_until) close_now(c);
+  }
+}
+
 static void conn_drain(nfd_conn *c) {
   c->closing = true;
   uv_read_stop(&c->h.stream);
-  if (c->pending == 0 && !c->acks) close_now(c);
+  if (c->pending == 0 && !c->acks) conn_done(c);
 }
 
 void nfd_ingest_drain_all(struct nfd_ingest *ing) {
@@ -153,7 +201,7 @@ static void on_written(uv_write_t *req, int status) {
     return;
   }
   if (c->closing) {
-    if (c->pending == 0 && !c->acks) close_now(c);
+    if (c->pending == 0 && !c->acks) conn_done(c);
     return;
   }
   size_t max = (size_t)c->ing->d->cfg.max_pending_bytes;
@@ -342,7 +390,7 @@ void nfd_ingest_durable(nfd *d, uint64_t lsn, bool failed) {
       free(a);
     }
     if (dropped && !c->closed_handle) close_now(c); /* the producer will retry */
-    else if (c->closing && c->pending == 0 && !c->acks) close_now(c);
+    else if (c->closing && c->pending == 0 && !c->acks) conn_done(c);
   }
 }
 
@@ -390,6 +438,7 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   nfd_conn *c = s->data;
   if (nread < 0) {
+    c->peer_eof = true;
     if (nread != UV_EOF)
       nfd_log(c->ing->d, NFD_DEBUG, "ingest: %s: read: %s", c->peer, uv_strerror((int)nread));
     else if (nf_framer_buffered(&c->fr))
@@ -462,7 +511,7 @@ void nfd_conn_start(struct nfd_ingest *ing, uv_stream_t *server, bool is_pipe) {
   c->last_active = c->tokens_at = uv_now(&d->loop);
   c->tokens = d->cfg.burst_items > 0 ? (double)d->cfg.burst_items : (double)d->cfg.max_items_per_second;
   size_t same = 0;
-  for (nfd_conn *o = ing->conns; o; o = o->next) same += !strcmp(o->addr, c->addr);
+  for (nfd_conn *o = ing->conns; o; o = o->next) same += !o->linger_until && !strcmp(o->addr, c->addr);
   if (same >= (size_t)d->cfg.max_connections_per_peer) {
     atomic_fetch_add(&d->m.connections_refused, 1);
     nfd_log(d, NFD_WARN, "ingest: refusing %s: ingest.max_connections_per_peer (%lld) reached",

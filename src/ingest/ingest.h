@@ -33,7 +33,9 @@ struct nfd_ingest {
   bool stopping;
   void (*on_stopped)(nfd *d);
   uv_timer_t deadline;
-  uv_timer_t sweep; /* idle connections */
+  uv_timer_t sweep;  /* idle connections */
+  uv_timer_t linger; /* runs while n_lingering > 0 (listener.c) */
+  size_t n_lingering;
   char rbuf[64 * 1024]; /* the read buffer of every connection (conn.c) */
 };
 
@@ -47,6 +49,10 @@ void nfd_ingest_drain_all(struct nfd_ingest *ing);
 void nfd_ingest_sweep_idle(struct nfd_ingest *ing);
 /* Every connection: close now, dropping unwritten answers. */
 void nfd_ingest_abort_all(struct nfd_ingest *ing);
+/* conn.c: a connection starts lingering (its count is already raised). */
+void nfd_ingest_linger_start(struct nfd_ingest *ing);
+/* Closes the lingering connections whose time is up. */
+void nfd_ingest_linger_expire(struct nfd_ingest *ing);
 /* Called by conn.c when a connection has fully closed. */
 void nfd_ingest_conn_gone(struct nfd_ingest *ing);
 

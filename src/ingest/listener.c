@@ -24,7 +24,8 @@ static void on_connection(uv_stream_t *server, int status) {
     nfd_log(d, NFD_WARN, "ingest: accept on %s: %s", l->url, uv_strerror(status));
     return;
   }
-  if (ing->stopping || ing->n_conns >= (size_t)d->cfg.max_connections) {
+  /* Lingering connections are on their way out (2 s at most): not counted. */
+  if (ing->stopping || ing->n_conns - ing->n_lingering >= (size_t)d->cfg.max_connections) {
     atomic_fetch_add(&d->m.connections_refused, 1);
     nfd_log(d, NFD_WARN, "ingest: refusing a connection on %s: %s", l->url,
             ing->stopping ? "shutting down" : "ingest.max_connections reached");
@@ -75,6 +76,16 @@ static void on_sweep(uv_timer_t *t) {
   nfd_ingest_sweep_idle(t->data);
 }
 
+static void on_linger(uv_timer_t *t) {
+  struct nfd_ingest *ing = t->data;
+  nfd_ingest_linger_expire(ing);
+  if (ing->n_lingering == 0) uv_timer_stop(t);
+}
+
+void nfd_ingest_linger_start(struct nfd_ingest *ing) {
+  if (!uv_is_active((uv_handle_t *)&ing->linger)) uv_timer_start(&ing->linger, on_linger, 250, 250);
+}
+
 int nfd_ingest_start(nfd *d, char *err, size_t errsz) {
   struct nfd_ingest *ing = calloc(1, sizeof *ing);
   if (!ing) return snprintf(err, errsz, "out of memory"), -1;
@@ -85,6 +96,8 @@ int nfd_ingest_start(nfd *d, char *err, size_t errsz) {
   uv_timer_init(&d->loop, &ing->deadline);
   uv_timer_init(&d->loop, &ing->sweep);
   ing->sweep.data = ing;
+  uv_timer_init(&d->loop, &ing->linger);
+  ing->linger.data = ing;
   if (d->cfg.idle_timeout_seconds > 0) {
     uint64_t every = (uint64_t)d->cfg.idle_timeout_seconds * 1000 / 4;
     uv_timer_start(&ing->sweep, on_sweep, every ? every : 250, every ? every : 250);

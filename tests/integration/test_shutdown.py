@@ -48,7 +48,7 @@ rc = d.wait(30)
 check(rc == 0, "daemon exits 0 on SIGTERM (got %s)" % rc)
 answers = out.decode().splitlines()
 check(all(l.startswith("ok s-") for l in answers), "every answer is a whole ok line")
-check(0 < len(answers) <= N, "some items answered before the stop: %d" % len(answers))
+check(0 < len(answers) <= N, "some items answered before the stop: %d (push rc %s, stderr %r)" % (len(answers), p.returncode, err.decode()[-300:]))
 if len(answers) < N:
     check("closed by the daemon" in err.decode(), "producer told the connection closed: %r" % err.decode())
 ok_ids = {l.split(" ")[1] for l in answers}
