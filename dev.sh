@@ -13,7 +13,7 @@ cd "$(dirname "$0")"
 
 PACKAGES=(meson ninja-build pkg-config gcc libuv1-dev libnng-dev nng-utils libmsgpack-dev
           libyaml-dev libjansson-dev libcmocka-dev libsystemd-dev python3 python3-msgpack
-          systemd coreutils openssl valgrind clang libclang-rt-14-dev)
+          systemd coreutils openssl valgrind clang clang-format libclang-rt-14-dev)
 
 install_missing() {
   local missing=()

@@ -34,29 +34,28 @@ typedef struct ctl {
 } ctl;
 
 static void usage(FILE *f) {
-  fprintf(f,
-          "usage: newsfeed-ctl [-q URL] [--json] COMMAND [ARGS]\n"
-          "\n"
-          "Commands:\n"
-          "  stats              the daemon's counters\n"
-          "  topics             every topic's last seq and epoch\n"
-          "  reload             recompile the daemon's rules (as SIGHUP does)\n"
-          "  tag [FILE...]      tag items (JSON Lines, or YAML if .yaml/.yml; stdin\n"
-          "                     without FILE) and explain each topic, publishing nothing:\n"
-          "                     with --rules FILE or the built-in rules, or with\n"
-          "                     --daemon by the running daemon's rules\n"
-          "  history TOPIC      the items the daemon holds for TOPIC (--since SEQ,\n"
-          "                     --limit N)\n"
-          "  eval CORPUS        precision and recall per topic on a labelled corpus\n"
-          "                     (tests/corpus/labelled.jsonl), dev and holdout apart\n"
-          "\n"
-          "Options:\n"
-          "  -q, --query URL    query API of the daemon (default " NF_DEFAULT_QUERY ")\n"
-          "      --rules FILE   rules for a local `tag` (default: built-in)\n"
-          "      --daemon       `tag` through the running daemon\n"
-          "      --json         print answers as JSON\n"
-          "  -h, --help         show this help\n"
-          "      --version      show the version\n");
+  fprintf(f, "usage: newsfeed-ctl [-q URL] [--json] COMMAND [ARGS]\n"
+             "\n"
+             "Commands:\n"
+             "  stats              the daemon's counters\n"
+             "  topics             every topic's last seq and epoch\n"
+             "  reload             recompile the daemon's rules (as SIGHUP does)\n"
+             "  tag [FILE...]      tag items (JSON Lines, or YAML if .yaml/.yml; stdin\n"
+             "                     without FILE) and explain each topic, publishing nothing:\n"
+             "                     with --rules FILE or the built-in rules, or with\n"
+             "                     --daemon by the running daemon's rules\n"
+             "  history TOPIC      the items the daemon holds for TOPIC (--since SEQ,\n"
+             "                     --limit N)\n"
+             "  eval CORPUS        precision and recall per topic on a labelled corpus\n"
+             "                     (tests/corpus/labelled.jsonl), dev and holdout apart\n"
+             "\n"
+             "Options:\n"
+             "  -q, --query URL    query API of the daemon (default " NF_DEFAULT_QUERY ")\n"
+             "      --rules FILE   rules for a local `tag` (default: built-in)\n"
+             "      --daemon       `tag` through the running daemon\n"
+             "      --json         print answers as JSON\n"
+             "  -h, --help         show this help\n"
+             "      --version      show the version\n");
 }
 
 /* ---- talking to the daemon ---------------------------------------------- */
@@ -400,22 +399,22 @@ static void score_item(eval *e, int split, const nf_item *it, const nf_explain *
     else if (by_name(ex, it->symbols[k])) e->by_name[split]++;
     else s->fp[split]++;
   }
-  json_array_foreach(symbols, i, v)
-    if (!in_item(it->symbols, it->n_symbols, json_string_value(v))) s->fn[split]++;
+  json_array_foreach(symbols, i, v) if (!in_item(it->symbols, it->n_symbols, json_string_value(v)))
+      s->fn[split]++;
 }
 
 static void print_eval(const eval *e) {
   static const char *names[] = {"dev", "holdout"};
-  printf("%-8s %-16s %5s %5s %5s %9s %7s %6s\n", "split", "topic", "tp", "fp", "fn",
-         "precision", "recall", "f1");
+  printf("%-8s %-16s %5s %5s %5s %9s %7s %6s\n", "split", "topic", "tp", "fp", "fn", "precision",
+         "recall", "f1");
   for (int s = 0; s < 2; s++) {
     for (size_t i = 0; i < e->n; i++) {
       const counts *c = &e->c[i];
       double p = c->tp[s] + c->fp[s] ? (double)c->tp[s] / (c->tp[s] + c->fp[s]) : 1.0;
       double r = c->tp[s] + c->fn[s] ? (double)c->tp[s] / (c->tp[s] + c->fn[s]) : 1.0;
       double f = p + r > 0 ? 2 * p * r / (p + r) : 0;
-      printf("%-8s %-16s %5u %5u %5u %9.3f %7.3f %6.3f\n", names[s], c->name, c->tp[s],
-             c->fp[s], c->fn[s], p, r, f);
+      printf("%-8s %-16s %5u %5u %5u %9.3f %7.3f %6.3f\n", names[s], c->name, c->tp[s], c->fp[s],
+             c->fn[s], p, r, f);
     }
   }
   printf("items: %u dev, %u holdout\n", e->items[0], e->items[1]);
@@ -446,7 +445,8 @@ static void cmd_eval(ctl *c, int argc, char **argv) {
     if (!len) continue;
     json_t *item = json_object_get(rec, "item");
     const char *split = json_string_value(json_object_get(rec, "split"));
-    if (!item || !split) nf_die(PROG, 2, "%s:%u: expected {item, topics, symbols, split}", argv[0], line);
+    if (!item || !split)
+      nf_die(PROG, 2, "%s:%u: expected {item, topics, symbols, split}", argv[0], line);
     char *text = json_dumps(item, JSON_COMPACT);
     nf_item it;
     nf_error ie;
@@ -467,9 +467,10 @@ static void cmd_eval(ctl *c, int argc, char **argv) {
     json_t *out = json_array();
     for (size_t i = 0; i < e->n; i++)
       for (int sp = 0; sp < 2; sp++)
-        json_array_append_new(out, json_pack("{s:s,s:s,s:i,s:i,s:i}", "split", sp ? "holdout" : "dev",
-                                             "topic", e->c[i].name, "tp", e->c[i].tp[sp],
-                                             "fp", e->c[i].fp[sp], "fn", e->c[i].fn[sp]));
+        json_array_append_new(out,
+                              json_pack("{s:s,s:s,s:i,s:i,s:i}", "split", sp ? "holdout" : "dev",
+                                        "topic", e->c[i].name, "tp", e->c[i].tp[sp], "fp",
+                                        e->c[i].fp[sp], "fn", e->c[i].fn[sp]));
     print_json(out);
     json_decref(out);
   } else {
@@ -482,26 +483,48 @@ static void cmd_eval(ctl *c, int argc, char **argv) {
 
 int main(int argc, char **argv) {
   enum { O_RULES = 256, O_DAEMON, O_JSON, O_VERSION, O_SINCE, O_LIMIT };
-  static const struct option opts[] = {
-      {"query", required_argument, 0, 'q'}, {"rules", required_argument, 0, O_RULES},
-      {"daemon", no_argument, 0, O_DAEMON}, {"json", no_argument, 0, O_JSON},
-      {"since", required_argument, 0, O_SINCE}, {"limit", required_argument, 0, O_LIMIT},
-      {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
+  static const struct option opts[] = {{"query", required_argument, 0, 'q'},
+                                       {"rules", required_argument, 0, O_RULES},
+                                       {"daemon", no_argument, 0, O_DAEMON},
+                                       {"json", no_argument, 0, O_JSON},
+                                       {"since", required_argument, 0, O_SINCE},
+                                       {"limit", required_argument, 0, O_LIMIT},
+                                       {"help", no_argument, 0, 'h'},
+                                       {"version", no_argument, 0, O_VERSION},
+                                       {0, 0, 0, 0}};
   ctl c = {.query_url = NF_DEFAULT_QUERY, .limit = UINT64_MAX};
   int o;
   opterr = 0;
   while ((o = getopt_long(argc, argv, ":q:h", opts, NULL)) != -1) {
     switch (o) {
-    case 'q': c.query_url = optarg; break;
-    case O_RULES: c.rules_path = optarg; break;
-    case O_DAEMON: c.daemon = true; break;
-    case O_JSON: c.json = true; break;
-    case O_SINCE: c.since = (uint64_t)nf_parse_count(PROG, "--since", optarg); break;
-    case O_LIMIT: c.limit = (uint64_t)nf_parse_count(PROG, "--limit", optarg); break;
-    case 'h': usage(stdout); return 0;
-    case O_VERSION: printf("newsfeed-ctl %s\n", nf_version()); return 0;
-    case ':': nf_die(PROG, 2, "%s needs a value", argv[optind - 1]);
-    default: nf_die(PROG, 2, "unknown option '%s' (see --help)", argv[optind - 1]);
+    case 'q':
+      c.query_url = optarg;
+      break;
+    case O_RULES:
+      c.rules_path = optarg;
+      break;
+    case O_DAEMON:
+      c.daemon = true;
+      break;
+    case O_JSON:
+      c.json = true;
+      break;
+    case O_SINCE:
+      c.since = (uint64_t)nf_parse_count(PROG, "--since", optarg);
+      break;
+    case O_LIMIT:
+      c.limit = (uint64_t)nf_parse_count(PROG, "--limit", optarg);
+      break;
+    case 'h':
+      usage(stdout);
+      return 0;
+    case O_VERSION:
+      printf("newsfeed-ctl %s\n", nf_version());
+      return 0;
+    case ':':
+      nf_die(PROG, 2, "%s needs a value", argv[optind - 1]);
+    default:
+      nf_die(PROG, 2, "unknown option '%s' (see --help)", argv[optind - 1]);
     }
   }
   if (optind == argc) nf_die(PROG, 2, "name a command: stats, topics, reload or tag (see --help)");

@@ -33,7 +33,7 @@
 typedef struct push {
   nf_conn *conn;
   nf_limits lim;
-  uint64_t next_no;  /* number of the next item read */
+  uint64_t next_no;   /* number of the next item read */
   uint64_t *inflight; /* item numbers awaiting answers, FIFO */
   size_t head, count;
   unsigned failed, accepted;
@@ -41,25 +41,24 @@ typedef struct push {
 } push;
 
 static void usage(FILE *f) {
-  fprintf(f,
-          "usage: newsfeed-push [-s URL] [--token T] [FILE...]\n"
-          "       newsfeed-push [-s URL] [--token T] --title T [--kind article|flash]\n"
-          "                     [--body B] [--source S] [--url U] [--symbol SYM]...\n"
-          "                     [--id ID] [--lang L] [--priority N] [--summary S]\n"
-          "\n"
-          "Push news items to newsfeedd.  FILE holds JSON Lines (one item per line)\n"
-          "or, if named .yaml/.yml, YAML documents (one item per document); without\n"
-          "FILE or with '-', items are read from stdin as JSON Lines.\n"
-          "\n"
-          "  -s, --server URL   ingest endpoint (default " NF_DEFAULT_INGEST ";\n"
-          "                     also ipc:///PATH)\n"
-          "      --token T      producer token (default: $NEWSFEED_TOKEN)\n"
-          "      --timeout S    seconds to wait for an answer (default 10)\n"
-          "  -h, --help         show this help\n"
-          "      --version      show the version\n"
-          "\n"
-          "Prints 'ok ID TOPIC,...' or 'error ITEM_NO: reason' per item; exits 0 only\n"
-          "if every item was accepted.\n");
+  fprintf(f, "usage: newsfeed-push [-s URL] [--token T] [FILE...]\n"
+             "       newsfeed-push [-s URL] [--token T] --title T [--kind article|flash]\n"
+             "                     [--body B] [--source S] [--url U] [--symbol SYM]...\n"
+             "                     [--id ID] [--lang L] [--priority N] [--summary S]\n"
+             "\n"
+             "Push news items to newsfeedd.  FILE holds JSON Lines (one item per line)\n"
+             "or, if named .yaml/.yml, YAML documents (one item per document); without\n"
+             "FILE or with '-', items are read from stdin as JSON Lines.\n"
+             "\n"
+             "  -s, --server URL   ingest endpoint (default " NF_DEFAULT_INGEST ";\n"
+             "                     also ipc:///PATH)\n"
+             "      --token T      producer token (default: $NEWSFEED_TOKEN)\n"
+             "      --timeout S    seconds to wait for an answer (default 10)\n"
+             "  -h, --help         show this help\n"
+             "      --version      show the version\n"
+             "\n"
+             "Prints 'ok ID TOPIC,...' or 'error ITEM_NO: reason' per item; exits 0 only\n"
+             "if every item was accepted.\n");
 }
 
 static void print_answer(push *p, uint64_t no, const nf_answer *a) {
@@ -156,7 +155,8 @@ static void push_stream(push *p, const char *path) {
       struct pollfd pf[2] = {{.fd = fd, .events = POLLIN},
                              {.fd = nf_conn_fd(p->conn), .events = POLLIN}};
       if (poll(pf, 2, -1) < 0 && errno != EINTR) nf_die(PROG, 2, "poll: %s", strerror(errno));
-      while (p->count && take_answer(p, 0)) {}
+      while (p->count && take_answer(p, 0)) {
+      }
       if (!(pf[0].revents & (POLLIN | POLLHUP | POLLERR))) continue;
     }
     if (nf_buf_reserve(&b, 65536) < 0) nf_die(PROG, 2, "out of memory");
@@ -211,17 +211,37 @@ typedef struct one {
 } one;
 
 int main(int argc, char **argv) {
-  enum { O_TOKEN = 256, O_TITLE, O_KIND, O_BODY, O_SOURCE, O_URL, O_SYMBOL, O_ID, O_LANG,
-         O_PRIORITY, O_SUMMARY, O_VERSION, O_TIMEOUT };
-  static const struct option opts[] = {
-      {"server", required_argument, 0, 's'}, {"token", required_argument, 0, O_TOKEN},
-      {"title", required_argument, 0, O_TITLE}, {"kind", required_argument, 0, O_KIND},
-      {"body", required_argument, 0, O_BODY}, {"source", required_argument, 0, O_SOURCE},
-      {"url", required_argument, 0, O_URL}, {"symbol", required_argument, 0, O_SYMBOL},
-      {"id", required_argument, 0, O_ID}, {"lang", required_argument, 0, O_LANG},
-      {"priority", required_argument, 0, O_PRIORITY}, {"summary", required_argument, 0, O_SUMMARY},
-      {"timeout", required_argument, 0, O_TIMEOUT},
-      {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
+  enum {
+    O_TOKEN = 256,
+    O_TITLE,
+    O_KIND,
+    O_BODY,
+    O_SOURCE,
+    O_URL,
+    O_SYMBOL,
+    O_ID,
+    O_LANG,
+    O_PRIORITY,
+    O_SUMMARY,
+    O_VERSION,
+    O_TIMEOUT
+  };
+  static const struct option opts[] = {{"server", required_argument, 0, 's'},
+                                       {"token", required_argument, 0, O_TOKEN},
+                                       {"title", required_argument, 0, O_TITLE},
+                                       {"kind", required_argument, 0, O_KIND},
+                                       {"body", required_argument, 0, O_BODY},
+                                       {"source", required_argument, 0, O_SOURCE},
+                                       {"url", required_argument, 0, O_URL},
+                                       {"symbol", required_argument, 0, O_SYMBOL},
+                                       {"id", required_argument, 0, O_ID},
+                                       {"lang", required_argument, 0, O_LANG},
+                                       {"priority", required_argument, 0, O_PRIORITY},
+                                       {"summary", required_argument, 0, O_SUMMARY},
+                                       {"timeout", required_argument, 0, O_TIMEOUT},
+                                       {"help", no_argument, 0, 'h'},
+                                       {"version", no_argument, 0, O_VERSION},
+                                       {0, 0, 0, 0}};
   const char *server = NF_DEFAULT_INGEST, *token = getenv("NEWSFEED_TOKEN");
   one item = {json_object(), json_array()};
   bool from_flags = false;
@@ -231,18 +251,43 @@ int main(int argc, char **argv) {
   while ((c = getopt_long(argc, argv, ":s:h", opts, NULL)) != -1) {
     const char *key = NULL;
     switch (c) {
-    case 's': server = optarg; break;
-    case O_TOKEN: token = optarg; break;
-    case O_TIMEOUT: p.timeout_ms = (int)nf_parse_count(PROG, "--timeout", optarg) * 1000; break;
-    case O_TITLE: key = "title"; break;
-    case O_KIND: key = "kind"; break;
-    case O_BODY: key = "body"; break;
-    case O_SOURCE: key = "source"; break;
-    case O_URL: key = "url"; break;
-    case O_ID: key = "id"; break;
-    case O_LANG: key = "lang"; break;
-    case O_SUMMARY: key = "summary"; break;
-    case O_SYMBOL: json_array_append_new(item.symbols, json_string(optarg)); from_flags = true; break;
+    case 's':
+      server = optarg;
+      break;
+    case O_TOKEN:
+      token = optarg;
+      break;
+    case O_TIMEOUT:
+      p.timeout_ms = (int)nf_parse_count(PROG, "--timeout", optarg) * 1000;
+      break;
+    case O_TITLE:
+      key = "title";
+      break;
+    case O_KIND:
+      key = "kind";
+      break;
+    case O_BODY:
+      key = "body";
+      break;
+    case O_SOURCE:
+      key = "source";
+      break;
+    case O_URL:
+      key = "url";
+      break;
+    case O_ID:
+      key = "id";
+      break;
+    case O_LANG:
+      key = "lang";
+      break;
+    case O_SUMMARY:
+      key = "summary";
+      break;
+    case O_SYMBOL:
+      json_array_append_new(item.symbols, json_string(optarg));
+      from_flags = true;
+      break;
     case O_PRIORITY:
       json_object_set_new(item.obj, "priority",
                           json_integer(nf_parse_count(PROG, "--priority", optarg)));
@@ -255,8 +300,10 @@ int main(int argc, char **argv) {
       json_decref(item.obj);
       json_decref(item.symbols);
       return 0;
-    case ':': nf_die(PROG, 2, "%s needs a value", argv[optind - 1]);
-    default: nf_die(PROG, 2, "unknown option '%s' (see --help)", argv[optind - 1]);
+    case ':':
+      nf_die(PROG, 2, "%s needs a value", argv[optind - 1]);
+    default:
+      nf_die(PROG, 2, "unknown option '%s' (see --help)", argv[optind - 1]);
     }
     if (key) {
       json_t *s = json_string(optarg);
@@ -265,8 +312,7 @@ int main(int argc, char **argv) {
       from_flags = true;
     }
   }
-  if (from_flags && optind < argc)
-    nf_die(PROG, 2, "give either item flags or files, not both");
+  if (from_flags && optind < argc) nf_die(PROG, 2, "give either item flags or files, not both");
   if (json_array_size(item.symbols)) json_object_set(item.obj, "symbols", item.symbols);
   setvbuf(stdout, NULL, _IOLBF, 0);
   nf_error err;

@@ -30,25 +30,24 @@ static void on_signal(int sig) {
 }
 
 static void usage(FILE *f) {
-  fprintf(f,
-          "usage: newsfeed-sub [-s URL] [-q URL] [--format json|text] [--count N]\n"
-          "                    [--last N | --since SEQ] [--state FILE] TOPIC...\n"
-          "\n"
-          "Print the items published on TOPIC: exact (finance.flash), a subtree\n"
-          "(finance.>), or > for everything.  Items lost by the live feed are\n"
-          "filled from the daemon's history, in order.\n"
-          "\n"
-          "  -s, --server URL   publish endpoint (default " NF_DEFAULT_PUBLISH ")\n"
-          "  -q, --query URL    query endpoint (default " NF_DEFAULT_QUERY "), or off:\n"
-          "                     then gaps are reported, not filled\n"
-          "      --format F     json (one object per line) or text (default text)\n"
-          "      --count N      exit after N items\n"
-          "      --last N       first replay the last N items of each topic\n"
-          "      --since SEQ    first replay the items after SEQ of each topic\n"
-          "      --state FILE   resume after the items of the previous run; saved\n"
-          "                     every second and at exit\n"
-          "  -h, --help         show this help\n"
-          "      --version      show the version\n");
+  fprintf(f, "usage: newsfeed-sub [-s URL] [-q URL] [--format json|text] [--count N]\n"
+             "                    [--last N | --since SEQ] [--state FILE] TOPIC...\n"
+             "\n"
+             "Print the items published on TOPIC: exact (finance.flash), a subtree\n"
+             "(finance.>), or > for everything.  Items lost by the live feed are\n"
+             "filled from the daemon's history, in order.\n"
+             "\n"
+             "  -s, --server URL   publish endpoint (default " NF_DEFAULT_PUBLISH ")\n"
+             "  -q, --query URL    query endpoint (default " NF_DEFAULT_QUERY "), or off:\n"
+             "                     then gaps are reported, not filled\n"
+             "      --format F     json (one object per line) or text (default text)\n"
+             "      --count N      exit after N items\n"
+             "      --last N       first replay the last N items of each topic\n"
+             "      --since SEQ    first replay the items after SEQ of each topic\n"
+             "      --state FILE   resume after the items of the previous run; saved\n"
+             "                     every second and at exit\n"
+             "  -h, --help         show this help\n"
+             "      --version      show the version\n");
 }
 
 static void print_item(const nf_item *it, bool json, nf_buf *line) {
@@ -64,8 +63,7 @@ static void print_item(const nf_item *it, bool json, nf_buf *line) {
   localtime_r(&t, &tm);
   strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
   printf("%s %s #%llu %s%s%s%s\n", when, it->topic, (unsigned long long)it->seq,
-         it->source ? "[" : "", it->source ? it->source : "", it->source ? "] " : "",
-         it->title);
+         it->source ? "[" : "", it->source ? it->source : "", it->source ? "] " : "", it->title);
 }
 
 static void print_event(const nf_sub_event *ev) {
@@ -75,12 +73,12 @@ static void print_event(const nf_sub_event *ev) {
     fprintf(stderr, "%s: %s: gap %llu..%llu filled from history\n", PROG, ev->topic, a, b);
     break;
   case NF_SUB_GAP_LOST:
-    fprintf(stderr, "%s: %s: gap %llu..%llu lost (no longer in the daemon's history)\n",
-            PROG, ev->topic, a, b);
+    fprintf(stderr, "%s: %s: gap %llu..%llu lost (no longer in the daemon's history)\n", PROG,
+            ev->topic, a, b);
     break;
   case NF_SUB_EPOCH_CHANGED:
-    fprintf(stderr, "%s: %s: epoch changed (%llu -> %llu), numbering restarted\n", PROG,
-            ev->topic, (unsigned long long)ev->old_epoch, (unsigned long long)ev->epoch);
+    fprintf(stderr, "%s: %s: epoch changed (%llu -> %llu), numbering restarted\n", PROG, ev->topic,
+            (unsigned long long)ev->old_epoch, (unsigned long long)ev->epoch);
     break;
   }
 }
@@ -141,31 +139,49 @@ static void run(nf_sub *s, const opts *o) {
 int main(int argc, char **argv) {
   enum { O_FORMAT = 256, O_COUNT, O_LAST, O_SINCE, O_STATE, O_VERSION };
   static const struct option longopts[] = {
-      {"server", required_argument, 0, 's'}, {"query", required_argument, 0, 'q'},
+      {"server", required_argument, 0, 's'},      {"query", required_argument, 0, 'q'},
       {"format", required_argument, 0, O_FORMAT}, {"count", required_argument, 0, O_COUNT},
-      {"last", required_argument, 0, O_LAST}, {"since", required_argument, 0, O_SINCE},
-      {"state", required_argument, 0, O_STATE}, {"help", no_argument, 0, 'h'},
-      {"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
+      {"last", required_argument, 0, O_LAST},     {"since", required_argument, 0, O_SINCE},
+      {"state", required_argument, 0, O_STATE},   {"help", no_argument, 0, 'h'},
+      {"version", no_argument, 0, O_VERSION},     {0, 0, 0, 0}};
   opts o = {.server = NF_DEFAULT_PUBLISH, .query = NF_DEFAULT_QUERY};
   long long last = -1, since = -1;
   int c;
   opterr = 0;
   while ((c = getopt_long(argc, argv, ":s:q:h", longopts, NULL)) != -1) {
     switch (c) {
-    case 's': o.server = optarg; break;
-    case 'q': o.query = optarg; break;
+    case 's':
+      o.server = optarg;
+      break;
+    case 'q':
+      o.query = optarg;
+      break;
     case O_FORMAT:
       if (!strcmp(optarg, "json")) o.json = true;
       else if (strcmp(optarg, "text")) nf_die(PROG, 2, "--format: expected json or text");
       break;
-    case O_COUNT: o.count = nf_parse_count(PROG, "--count", optarg); break;
-    case O_LAST: last = nf_parse_count(PROG, "--last", optarg); break;
-    case O_SINCE: since = nf_parse_count(PROG, "--since", optarg); break;
-    case O_STATE: o.state = optarg; break;
-    case 'h': usage(stdout); return 0;
-    case O_VERSION: printf("newsfeed-sub %s\n", nf_version()); return 0;
-    case ':': nf_die(PROG, 2, "%s needs a value", argv[optind - 1]);
-    default: nf_die(PROG, 2, "unknown option '%s' (see --help)", argv[optind - 1]);
+    case O_COUNT:
+      o.count = nf_parse_count(PROG, "--count", optarg);
+      break;
+    case O_LAST:
+      last = nf_parse_count(PROG, "--last", optarg);
+      break;
+    case O_SINCE:
+      since = nf_parse_count(PROG, "--since", optarg);
+      break;
+    case O_STATE:
+      o.state = optarg;
+      break;
+    case 'h':
+      usage(stdout);
+      return 0;
+    case O_VERSION:
+      printf("newsfeed-sub %s\n", nf_version());
+      return 0;
+    case ':':
+      nf_die(PROG, 2, "%s needs a value", argv[optind - 1]);
+    default:
+      nf_die(PROG, 2, "unknown option '%s' (see --help)", argv[optind - 1]);
     }
   }
   if (optind == argc) nf_die(PROG, 2, "name at least one TOPIC (or > for everything)");

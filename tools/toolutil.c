@@ -71,4 +71,3 @@ json_t *nf_yaml_to_json(const nf_ynode *n) {
   if (nf_ybool(n, &bv) == 0) return json_boolean(bv);
   return json_stringn(n->str, n->len);
 }
-

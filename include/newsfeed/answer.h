@@ -35,9 +35,9 @@ typedef struct nf_answer {
   char id[NF_ID_MAX + 1];  /* ok answers */
   nf_answer_topic *topics; /* ok answers; malloc'd, n_topics entries */
   size_t n_topics;
-  char field[64];          /* error answers: field at fault, or "" */
-  char error[256];         /* error answers: the reason */
-  char auth[NF_ID_MAX + 1];/* answers to {"auth":…}: producer name */
+  char field[64];           /* error answers: field at fault, or "" */
+  char error[256];          /* error answers: the reason */
+  char auth[NF_ID_MAX + 1]; /* answers to {"auth":…}: producer name */
 } nf_answer;
 
 struct nf_buf;
@@ -45,8 +45,7 @@ struct nf_error;
 
 void nf_answer_clear(nf_answer *a); /* frees topics, zeroes */
 int nf_answer_add_topic(nf_answer *a, const char *name, uint64_t seq);
-void nf_answer_set_error(nf_answer *a, uint64_t item, const char *field,
-                         const char *msg);
+void nf_answer_set_error(nf_answer *a, uint64_t item, const char *field, const char *msg);
 
 /* Encoders append one complete answer: a JSON line ending in "\n", or a
  * msgpack frame with its 4-byte big-endian length. */
@@ -54,10 +53,8 @@ int nf_answer_to_json(const nf_answer *a, struct nf_buf *out);
 int nf_answer_to_msgpack(const nf_answer *a, struct nf_buf *out);
 
 /* Decoders take one answer without its framing (no "\n", no length). */
-int nf_answer_from_json(nf_answer *a, const char *buf, size_t len,
-                        struct nf_error *err);
-int nf_answer_from_msgpack(nf_answer *a, const void *buf, size_t len,
-                           struct nf_error *err);
+int nf_answer_from_json(nf_answer *a, const char *buf, size_t len, struct nf_error *err);
+int nf_answer_from_msgpack(nf_answer *a, const void *buf, size_t len, struct nf_error *err);
 
 #ifdef __cplusplus
 }

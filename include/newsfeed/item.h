@@ -27,25 +27,25 @@ typedef struct nf_arena {
 } nf_arena;
 
 typedef struct nf_item {
-  const char *id;      /* (P) optional from a producer; daemon generates */
-  nf_kind kind;        /* (P) "article" (default) or "flash" ("ticker") */
-  const char *title;   /* (P) required, non-empty */
-  const char *body;    /* (P) optional fields are NULL when absent */
-  const char *summary; /* (P) */
-  const char *source;  /* (P) */
-  const char *author;  /* (P) */
-  const char *url;     /* (P) */
-  const char *lang;    /* (P) */
+  const char *id;       /* (P) optional from a producer; daemon generates */
+  nf_kind kind;         /* (P) "article" (default) or "flash" ("ticker") */
+  const char *title;    /* (P) required, non-empty */
+  const char *body;     /* (P) optional fields are NULL when absent */
+  const char *summary;  /* (P) */
+  const char *source;   /* (P) */
+  const char *author;   /* (P) */
+  const char *url;      /* (P) */
+  const char *lang;     /* (P) */
   const char **symbols; /* (P) normalised CODE.EXCHANGE */
   size_t n_symbols;
   const char **topics; /* all topics of the item, set by the daemon */
   size_t n_topics;
-  int priority;          /* (P) 1 urgent .. 9 low */
-  bool has_priority;     /* the producer set priority explicitly */
-  int64_t published;     /* (P) ms since epoch, 0 when absent */
-  int64_t received;      /* ms since epoch, stamped by the daemon */
-  const char *producer;  /* the authenticated producer's name (tokens), or NULL */
-  const uint8_t *meta;   /* (P) msgpack-encoded map, passed through */
+  int priority;         /* (P) 1 urgent .. 9 low */
+  bool has_priority;    /* the producer set priority explicitly */
+  int64_t published;    /* (P) ms since epoch, 0 when absent */
+  int64_t received;     /* ms since epoch, stamped by the daemon */
+  const char *producer; /* the authenticated producer's name (tokens), or NULL */
+  const uint8_t *meta;  /* (P) msgpack-encoded map, passed through */
   size_t meta_len;
   /* Per-message fields, present on items decoded from published messages. */
   const char *topic;
@@ -80,26 +80,23 @@ void *nf_item_alloc(nf_item *it, size_t n);
 
 /* Decoders.  On failure ERR names the field at fault and the item is left
  * in a state fit only for nf_item_clear. */
-int nf_item_from_json(nf_item *it, const char *buf, size_t len,
-                      const nf_limits *lim, nf_origin origin,
-                      struct nf_error *err);
-int nf_item_from_msgpack(nf_item *it, const void *buf, size_t len,
-                         const nf_limits *lim, nf_origin origin,
-                         struct nf_error *err);
+int nf_item_from_json(nf_item *it, const char *buf, size_t len, const nf_limits *lim,
+                      nf_origin origin, struct nf_error *err);
+int nf_item_from_msgpack(nf_item *it, const void *buf, size_t len, const nf_limits *lim,
+                         nf_origin origin, struct nf_error *err);
 
 /* Checks the fields a producer must get right (title present, priority
  * range, ...).  The decoders call it; exposed for items built by hand. */
-int nf_item_validate(const nf_item *it, const nf_limits *lim,
-                     struct nf_error *err);
+int nf_item_validate(const nf_item *it, const nf_limits *lim, struct nf_error *err);
 
 const char *nf_kind_name(nf_kind k);
 int nf_kind_parse(const char *s, nf_kind *out); /* accepts "ticker" */
 
 /* Encoders.  FLAGS select what is written. */
 enum {
-  NF_ENC_NO_BODY = 1u,  /* leave out body (the compact headline form) */
-  NF_ENC_MESSAGE = 2u,  /* add v, topic, seq, epoch (a published message) */
-  NF_ENC_DAEMON = 4u,   /* add topics and received */
+  NF_ENC_NO_BODY = 1u, /* leave out body (the compact headline form) */
+  NF_ENC_MESSAGE = 2u, /* add v, topic, seq, epoch (a published message) */
+  NF_ENC_DAEMON = 4u,  /* add topics and received */
 };
 struct nf_buf;
 int nf_item_to_msgpack(const nf_item *it, unsigned flags, struct nf_buf *out);

@@ -60,7 +60,7 @@ typedef enum nf_sub_event_type {
 typedef struct nf_sub_event {
   nf_sub_event_type type;
   char topic[NF_TOPIC_MAX + 1];
-  uint64_t first, last;     /* the seq range of a gap */
+  uint64_t first, last; /* the seq range of a gap */
   uint64_t old_epoch, epoch;
 } nf_sub_event;
 
@@ -69,8 +69,7 @@ enum { NF_SUB_ITEM = 1, NF_SUB_EVENT = 2 };
 
 /* Opens the subscriber (no connection yet).  QUERY_URL may be NULL:
  * then nothing can be replayed or filled, and every gap is reported lost. */
-int nf_sub_open(nf_sub **out, const char *pub_url, const char *query_url,
-                struct nf_error *err);
+int nf_sub_open(nf_sub **out, const char *pub_url, const char *query_url, struct nf_error *err);
 
 /* Adds a topic pattern: exact "a.b", subtree "a.>", or ">" for all. */
 int nf_sub_add(nf_sub *s, const char *pattern, struct nf_error *err);
@@ -121,8 +120,7 @@ int nf_sub_start(nf_sub *s, struct nf_error *err);
  * or the query API failed while filling a gap); the subscriber stays
  * usable and the next call retries the fill.  A gap fill or a sweep may
  * keep it past TIMEOUT_MS, waiting on the query API (nf_sub_set_timeout). */
-int nf_sub_next(nf_sub *s, nf_item *out, nf_sub_event *ev, int timeout_ms,
-                struct nf_error *err);
+int nf_sub_next(nf_sub *s, nf_item *out, nf_sub_event *ev, int timeout_ms, struct nf_error *err);
 
 /* After nf_sub_next failed to fill a gap: give up on it (the next call
  * reports it as NF_SUB_GAP_LOST) and go on.  A no-op otherwise. */

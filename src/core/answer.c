@@ -29,8 +29,7 @@ int nf_answer_add_topic(nf_answer *a, const char *name, uint64_t seq) {
   return 0;
 }
 
-void nf_answer_set_error(nf_answer *a, uint64_t item, const char *field,
-                         const char *msg) {
+void nf_answer_set_error(nf_answer *a, uint64_t item, const char *field, const char *msg) {
   a->ok = false;
   a->item = item;
   nf__copy_utf8(a->field, sizeof a->field, field ? field : "", field ? strlen(field) : 0);
@@ -51,8 +50,7 @@ int nf_answer_to_json(const nf_answer *a, nf_buf *out) {
     json_t *topics = json_array(), *seq = json_object();
     for (size_t i = 0; i < a->n_topics; i++) {
       json_array_append_new(topics, json_string(a->topics[i].name));
-      json_object_set_new(seq, a->topics[i].name,
-                          json_integer((json_int_t)a->topics[i].seq));
+      json_object_set_new(seq, a->topics[i].name, json_integer((json_int_t)a->topics[i].seq));
     }
     json_object_set_new(o, "topics", topics);
     json_object_set_new(o, "seq", seq);
@@ -78,14 +76,13 @@ static void copy_str(char *dst, size_t n, const char *s, size_t len) {
   nf__copy_utf8(dst, n, s, len);
 }
 
-int nf_answer_from_json(nf_answer *a, const char *buf, size_t len,
-                        nf_error *err) {
+int nf_answer_from_json(nf_answer *a, const char *buf, size_t len, nf_error *err) {
   json_error_t je;
   json_t *o = json_loadb(buf, len, 0, &je);
   if (!o || !json_is_object(o)) {
     json_decref(o);
-    return nf_fail(err, "", "invalid answer from the daemon: %.*s",
-                   (int)(len < 60 ? len : 60), buf);
+    return nf_fail(err, "", "invalid answer from the daemon: %.*s", (int)(len < 60 ? len : 60),
+                   buf);
   }
   nf_answer_clear(a);
   a->ok = json_is_true(json_object_get(o, "ok"));
@@ -155,8 +152,7 @@ static void mp_copy(char *dst, size_t n, const msgpack_object *v) {
   if (v->type == MSGPACK_OBJECT_STR) copy_str(dst, n, v->via.str.ptr, v->via.str.size);
 }
 
-int nf_answer_from_msgpack(nf_answer *a, const void *buf, size_t len,
-                           nf_error *err) {
+int nf_answer_from_msgpack(nf_answer *a, const void *buf, size_t len, nf_error *err) {
   msgpack_unpacked up;
   if (nf__mp_unpack_one(&up, buf, len, 8, err) < 0) return -1;
   const msgpack_object *o = &up.data;
@@ -171,8 +167,7 @@ int nf_answer_from_msgpack(nf_answer *a, const void *buf, size_t len,
     if (key_is(k, "ok")) a->ok = v->type == MSGPACK_OBJECT_BOOLEAN && v->via.boolean;
     else if (key_is(k, "duplicate"))
       a->duplicate = v->type == MSGPACK_OBJECT_BOOLEAN && v->via.boolean;
-    else if (key_is(k, "item") && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-      a->item = v->via.u64;
+    else if (key_is(k, "item") && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER) a->item = v->via.u64;
     else if (key_is(k, "id")) mp_copy(a->id, sizeof a->id, v);
     else if (key_is(k, "auth")) mp_copy(a->auth, sizeof a->auth, v);
     else if (key_is(k, "field")) mp_copy(a->field, sizeof a->field, v);

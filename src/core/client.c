@@ -91,8 +91,8 @@ fail:
   return -1;
 }
 
-int nf_conn_open(nf_conn **out, const char *url, nf_framing framing,
-                 int timeout_ms, nf_error *err) {
+int nf_conn_open(nf_conn **out, const char *url, nf_framing framing, int timeout_ms,
+                 nf_error *err) {
   nf_url u;
   if (nf_url_parse(url, &u, err) < 0) return -1;
   int fd = connect_fd(&u, timeout_ms, err);
@@ -137,8 +137,7 @@ size_t nf_conn_pending(const nf_conn *c) {
 static int flush_some(nf_conn *c, nf_error *err) {
   if (c->wclosed) c->out_off = c->out.len;
   while (c->out_off < c->out.len) {
-    ssize_t n = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off,
-                     MSG_NOSIGNAL);
+    ssize_t n = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
@@ -196,8 +195,7 @@ static int take_answer(nf_conn *c, nf_answer *a, nf_error *err) {
   return nf_answer_from_msgpack(a, p + 4, n, err) < 0 ? -1 : 1;
 }
 
-int nf_conn_recv_answer(nf_conn *c, nf_answer *a, int timeout_ms,
-                        nf_error *err) {
+int nf_conn_recv_answer(nf_conn *c, nf_answer *a, int timeout_ms, nf_error *err) {
   int64_t deadline = timeout_ms < 0 ? -1 : nf_now_ms() + timeout_ms;
   for (;;) {
     int got = take_answer(c, a, err);
@@ -242,8 +240,8 @@ int nf_conn_auth(nf_conn *c, const char *token, int timeout_ms, nf_error *err) {
     free(s);
     json_decref(o);
   } else {
-    rc = nf_buf_append(&b, "\0\0\0\0", 4) || nf__mp_map(&b, 1) ||
-         nf__mp_cstr(&b, "auth") || nf__mp_cstr(&b, token);
+    rc = nf_buf_append(&b, "\0\0\0\0", 4) || nf__mp_map(&b, 1) || nf__mp_cstr(&b, "auth") ||
+         nf__mp_cstr(&b, token);
     uint32_t n = (uint32_t)(b.len - 4);
     if (!rc) {
       uint8_t *p = (uint8_t *)b.data;
@@ -281,30 +279,27 @@ int nf_sub_prefix(const char *pattern, char *out, size_t outsz) {
   return (int)(n + 1);
 }
 
-static int decode_one(const msgpack_object *o, const char *topic,
-                      size_t topic_len, const nf_limits *lim, nf_item_cb cb,
-                      void *ctx, nf_error *err) {
+static int decode_one(const msgpack_object *o, const char *topic, size_t topic_len,
+                      const nf_limits *lim, nf_item_cb cb, void *ctx, nf_error *err) {
   nf_item it;
   nf_item_init(&it);
   int rc = nf__item_from_object(&it, o, lim, NF_FROM_PUBLISHED, err);
-  if (!rc && (!it.topic || strlen(it.topic) != topic_len ||
-              memcmp(it.topic, topic, topic_len)))
+  if (!rc && (!it.topic || strlen(it.topic) != topic_len || memcmp(it.topic, topic, topic_len)))
     rc = nf_fail(err, "topic", "message topic does not match its prefix");
   if (!rc) rc = cb(ctx, &it) ? 1 : 0;
   nf_item_clear(&it);
   return rc;
 }
 
-int nf_message_decode(const void *msg, size_t len, const nf_limits *lim,
-                      nf_item_cb cb, void *ctx, nf_error *err) {
+int nf_message_decode(const void *msg, size_t len, const nf_limits *lim, nf_item_cb cb, void *ctx,
+                      nf_error *err) {
   const char *p = msg;
   const char *sep = memchr(p, 0, len < NF_TOPIC_MAX + 1 ? len : NF_TOPIC_MAX + 1);
   if (!sep || !nf_topic_valid(p, (size_t)(sep - p)))
     return nf_fail(err, "topic", "message does not start with TOPIC and 0x00");
   size_t tlen = (size_t)(sep - p), off = tlen + 1;
   msgpack_unpacked up;
-  if (nf__mp_unpack_one(&up, p + off, len - off, lim->max_meta_depth + 3, err) < 0)
-    return -1;
+  if (nf__mp_unpack_one(&up, p + off, len - off, lim->max_meta_depth + 3, err) < 0) return -1;
   int rc = 0;
   const msgpack_object *o = &up.data;
   if (o->type == MSGPACK_OBJECT_ARRAY) {

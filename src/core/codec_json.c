@@ -24,28 +24,32 @@ static bool json_int_of(const json_t *v, int64_t *out) {
   return false;
 }
 
-int nf__json_to_mp(const json_t *j, nf_buf *out, unsigned depth,
-                   const nf_limits *lim, size_t *count, nf_error *err) {
+int nf__json_to_mp(const json_t *j, nf_buf *out, unsigned depth, const nf_limits *lim,
+                   size_t *count, nf_error *err) {
   if (depth > lim->max_meta_depth)
     return nf_fail(err, "meta", "nested deeper than %u", lim->max_meta_depth);
   int64_t iv;
   switch (json_typeof(j)) {
-  case JSON_NULL: return nf_buf_append(out, "\xc0", 1);
-  case JSON_TRUE: return nf__mp_bool(out, true);
-  case JSON_FALSE: return nf__mp_bool(out, false);
-  case JSON_STRING: return nf__mp_str(out, json_string_value(j), json_string_length(j));
+  case JSON_NULL:
+    return nf_buf_append(out, "\xc0", 1);
+  case JSON_TRUE:
+    return nf__mp_bool(out, true);
+  case JSON_FALSE:
+    return nf__mp_bool(out, false);
+  case JSON_STRING:
+    return nf__mp_str(out, json_string_value(j), json_string_length(j));
   case JSON_INTEGER:
     json_int_of(j, &iv);
     return nf__mp_int(out, iv);
-  case JSON_REAL: return nf__mp_double(out, json_real_value(j));
+  case JSON_REAL:
+    return nf__mp_double(out, json_real_value(j));
   case JSON_ARRAY: {
     size_t n = json_array_size(j);
     if ((*count += n) > lim->max_meta_items)
       return nf_fail(err, "meta", "more than %zu values", lim->max_meta_items);
     if (nf__mp_array(out, (uint32_t)n) < 0) return -1;
     for (size_t i = 0; i < n; i++)
-      if (nf__json_to_mp(json_array_get(j, i), out, depth + 1, lim, count, err) < 0)
-        return -1;
+      if (nf__json_to_mp(json_array_get(j, i), out, depth + 1, lim, count, err) < 0) return -1;
     return 0;
   }
   case JSON_OBJECT: {
@@ -56,8 +60,7 @@ int nf__json_to_mp(const json_t *j, nf_buf *out, unsigned depth,
     size_t klen;
     json_t *v;
     json_object_keylen_foreach((json_t *)j, k, klen, v) {
-      if (nf__mp_str(out, k, klen) < 0 ||
-          nf__json_to_mp(v, out, depth + 1, lim, count, err) < 0)
+      if (nf__mp_str(out, k, klen) < 0 || nf__json_to_mp(v, out, depth + 1, lim, count, err) < 0)
         return -1;
     }
     return 0;
@@ -66,8 +69,8 @@ int nf__json_to_mp(const json_t *j, nf_buf *out, unsigned depth,
   return -1;
 }
 
-static int set_value(nf_item *it, const nf_field *f, const json_t *v,
-                     const nf_limits *lim, nf_error *err) {
+static int set_value(nf_item *it, const nf_field *f, const json_t *v, const nf_limits *lim,
+                     nf_error *err) {
   int64_t iv;
   switch (f->type) {
   case NF_T_STR:
@@ -81,10 +84,8 @@ static int set_value(nf_item *it, const nf_field *f, const json_t *v,
     if (nf__set_strs_begin(it, f, json_array_size(v), lim, err) < 0) return -1;
     for (size_t i = 0; i < json_array_size(v); i++) {
       const json_t *e = json_array_get(v, i);
-      if (!json_is_string(e))
-        return nf_fail(err, f->name, "must be an array of strings");
-      if (nf__set_strs_at(it, f, i, json_string_value(e), json_string_length(e),
-                          lim, err) < 0)
+      if (!json_is_string(e)) return nf_fail(err, f->name, "must be an array of strings");
+      if (nf__set_strs_at(it, f, i, json_string_value(e), json_string_length(e), lim, err) < 0)
         return -1;
     }
     return 0;
@@ -102,15 +103,13 @@ static int set_value(nf_item *it, const nf_field *f, const json_t *v,
   return -1;
 }
 
-int nf_item_from_json(nf_item *it, const char *buf, size_t len,
-                      const nf_limits *lim, nf_origin origin, nf_error *err) {
+int nf_item_from_json(nf_item *it, const char *buf, size_t len, const nf_limits *lim,
+                      nf_origin origin, nf_error *err) {
   if (len > lim->max_item_bytes)
-    return nf_fail(err, "", "item too large: %zu bytes, at most %zu", len,
-                   lim->max_item_bytes);
+    return nf_fail(err, "", "item too large: %zu bytes, at most %zu", len, lim->max_item_bytes);
   json_error_t je;
   json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
-  if (!root)
-    return nf_fail(err, "", "invalid JSON at column %d: %s", je.column, je.text);
+  if (!root) return nf_fail(err, "", "invalid JSON at column %d: %s", je.column, je.text);
   int rc = 0;
   if (!json_is_object(root)) {
     rc = nf_fail(err, "", "item must be a JSON object");
@@ -135,14 +134,19 @@ int nf_item_from_json(nf_item *it, const char *buf, size_t len,
 
 json_t *nf__mp_to_json(const msgpack_object *o) {
   switch (o->type) {
-  case MSGPACK_OBJECT_NIL: return json_null();
-  case MSGPACK_OBJECT_BOOLEAN: return json_boolean(o->via.boolean);
+  case MSGPACK_OBJECT_NIL:
+    return json_null();
+  case MSGPACK_OBJECT_BOOLEAN:
+    return json_boolean(o->via.boolean);
   case MSGPACK_OBJECT_POSITIVE_INTEGER:
     return json_integer(o->via.u64 > INT64_MAX ? INT64_MAX : (json_int_t)o->via.u64);
-  case MSGPACK_OBJECT_NEGATIVE_INTEGER: return json_integer(o->via.i64);
+  case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+    return json_integer(o->via.i64);
   case MSGPACK_OBJECT_FLOAT32:
-  case MSGPACK_OBJECT_FLOAT64: return json_real(o->via.f64);
-  case MSGPACK_OBJECT_STR: return json_stringn(o->via.str.ptr, o->via.str.size);
+  case MSGPACK_OBJECT_FLOAT64:
+    return json_real(o->via.f64);
+  case MSGPACK_OBJECT_STR:
+    return json_stringn(o->via.str.ptr, o->via.str.size);
   case MSGPACK_OBJECT_ARRAY: {
     json_t *a = json_array();
     for (uint32_t i = 0; a && i < o->via.array.size; i++)
@@ -159,7 +163,8 @@ json_t *nf__mp_to_json(const msgpack_object *o) {
     }
     return m;
   }
-  default: return json_null();
+  default:
+    return json_null();
   }
 }
 

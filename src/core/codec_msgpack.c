@@ -36,21 +36,41 @@ static bool mp_header(const uint8_t *p, size_t len, size_t *hdr, uint64_t *skip,
   if (c >= 0x80 && c <= 0x8f) return *children = 2u * (c & 0x0f), true;
   if (c >= 0x90 && c <= 0x9f) return *children = c & 0x0f, true;
   if (c >= 0xa0 && c <= 0xbf) return *skip = c & 0x1f, true;
-  static const uint8_t fixed[] = {
-      [0xca - 0xc4] = 4, [0xcb - 0xc4] = 8, [0xcc - 0xc4] = 1, [0xcd - 0xc4] = 2,
-      [0xce - 0xc4] = 4, [0xcf - 0xc4] = 8, [0xd0 - 0xc4] = 1, [0xd1 - 0xc4] = 2,
-      [0xd2 - 0xc4] = 4, [0xd3 - 0xc4] = 8, [0xd4 - 0xc4] = 2, [0xd5 - 0xc4] = 3,
-      [0xd6 - 0xc4] = 5, [0xd7 - 0xc4] = 9, [0xd8 - 0xc4] = 17};
+  static const uint8_t fixed[] = {[0xca - 0xc4] = 4, [0xcb - 0xc4] = 8, [0xcc - 0xc4] = 1,
+                                  [0xcd - 0xc4] = 2, [0xce - 0xc4] = 4, [0xcf - 0xc4] = 8,
+                                  [0xd0 - 0xc4] = 1, [0xd1 - 0xc4] = 2, [0xd2 - 0xc4] = 4,
+                                  [0xd3 - 0xc4] = 8, [0xd4 - 0xc4] = 2, [0xd5 - 0xc4] = 3,
+                                  [0xd6 - 0xc4] = 5, [0xd7 - 0xc4] = 9, [0xd8 - 0xc4] = 17};
   if (c >= 0xca && c <= 0xd8) return *skip = fixed[c - 0xc4], true;
   size_t lenbytes;
   switch (c) {
-  case 0xc4: case 0xd9: lenbytes = 1; break;
-  case 0xc5: case 0xda: case 0xdc: case 0xde: lenbytes = 2; break;
-  case 0xc6: case 0xdb: case 0xdd: case 0xdf: lenbytes = 4; break;
-  case 0xc7: lenbytes = 1; break;
-  case 0xc8: lenbytes = 2; break;
-  case 0xc9: lenbytes = 4; break;
-  default: return false; /* 0xc1 is never used */
+  case 0xc4:
+  case 0xd9:
+    lenbytes = 1;
+    break;
+  case 0xc5:
+  case 0xda:
+  case 0xdc:
+  case 0xde:
+    lenbytes = 2;
+    break;
+  case 0xc6:
+  case 0xdb:
+  case 0xdd:
+  case 0xdf:
+    lenbytes = 4;
+    break;
+  case 0xc7:
+    lenbytes = 1;
+    break;
+  case 0xc8:
+    lenbytes = 2;
+    break;
+  case 0xc9:
+    lenbytes = 4;
+    break;
+  default:
+    return false; /* 0xc1 is never used */
   }
   if (len < 1 + lenbytes) return false;
   uint64_t n = be(p + 1, lenbytes);
@@ -94,8 +114,8 @@ static int buf_write(void *data, const char *p, size_t n) {
   return nf_buf_append(data, p, n);
 }
 
-#define PACKER(b)                                                              \
-  msgpack_packer pk;                                                           \
+#define PACKER(b)                                                                                  \
+  msgpack_packer pk;                                                                               \
   msgpack_packer_init(&pk, (b), buf_write)
 
 int nf__mp_map(nf_buf *b, uint32_t n) {
@@ -137,16 +157,14 @@ static int kv_str(nf_buf *b, uint32_t *n, const char *k, const char *v) {
   return nf__mp_cstr(b, k) || nf__mp_cstr(b, v);
 }
 
-static int kv_strs(nf_buf *b, uint32_t *n, const char *k, const char **v,
-                   size_t count) {
+static int kv_strs(nf_buf *b, uint32_t *n, const char *k, const char **v, size_t count) {
   ++*n;
   int rc = nf__mp_cstr(b, k) || nf__mp_array(b, (uint32_t)count);
   for (size_t i = 0; i < count; i++) rc |= nf__mp_cstr(b, v[i]);
   return rc;
 }
 
-int nf__pack_fields(const nf_item *it, unsigned flags, nf_buf *b,
-                    uint32_t *nfields) {
+int nf__pack_fields(const nf_item *it, unsigned flags, nf_buf *b, uint32_t *nfields) {
   uint32_t n = 0;
   int rc = kv_str(b, &n, "id", it->id);
   rc |= kv_str(b, &n, "kind", nf_kind_name(it->kind));
@@ -220,12 +238,11 @@ static bool int_of(const msgpack_object *o, int64_t *v) {
 
 /* Meta must be a map whose keys, at every level, are strings (so that it
  * can be shown as JSON), bounded in depth and size. */
-static int check_meta(const msgpack_object *o, unsigned depth,
-                      const nf_limits *lim, size_t *count, nf_error *err) {
+static int check_meta(const msgpack_object *o, unsigned depth, const nf_limits *lim, size_t *count,
+                      nf_error *err) {
   if (depth > lim->max_meta_depth)
     return nf_fail(err, "meta", "nested deeper than %u", lim->max_meta_depth);
-  if (o->type == MSGPACK_OBJECT_STR &&
-      !nf__utf8_valid(o->via.str.ptr, o->via.str.size))
+  if (o->type == MSGPACK_OBJECT_STR && !nf__utf8_valid(o->via.str.ptr, o->via.str.size))
     return nf_fail(err, "meta", "invalid UTF-8");
   if (o->type == MSGPACK_OBJECT_STR && memchr(o->via.str.ptr, 0, o->via.str.size))
     return nf_fail(err, "meta", "contains a NUL byte"); /* as JSON refuses \u0000 */
@@ -236,8 +253,7 @@ static int check_meta(const msgpack_object *o, unsigned depth,
     if (*count > lim->max_meta_items)
       return nf_fail(err, "meta", "more than %zu values", lim->max_meta_items);
     for (uint32_t i = 0; i < o->via.array.size; i++)
-      if (check_meta(&o->via.array.ptr[i], depth + 1, lim, count, err) < 0)
-        return -1;
+      if (check_meta(&o->via.array.ptr[i], depth + 1, lim, count, err) < 0) return -1;
   }
   if (o->type == MSGPACK_OBJECT_MAP) {
     *count += o->via.map.size;
@@ -255,8 +271,7 @@ static int check_meta(const msgpack_object *o, unsigned depth,
   return 0;
 }
 
-static int set_meta(nf_item *it, const msgpack_object *o, const nf_limits *lim,
-                    nf_error *err) {
+static int set_meta(nf_item *it, const msgpack_object *o, const nf_limits *lim, nf_error *err) {
   if (o->type != MSGPACK_OBJECT_MAP) return nf_fail(err, "meta", "must be a map");
   size_t count = 0;
   if (check_meta(o, 1, lim, &count, err) < 0) return -1;
@@ -269,8 +284,8 @@ static int set_meta(nf_item *it, const msgpack_object *o, const nf_limits *lim,
   return rc ? nf_fail(err, "meta", "out of memory") : 0;
 }
 
-static int set_value(nf_item *it, const nf_field *f, const msgpack_object *v,
-                     const nf_limits *lim, nf_error *err) {
+static int set_value(nf_item *it, const nf_field *f, const msgpack_object *v, const nf_limits *lim,
+                     nf_error *err) {
   int64_t iv;
   switch (f->type) {
   case NF_T_STR:
@@ -279,7 +294,8 @@ static int set_value(nf_item *it, const nf_field *f, const msgpack_object *v,
   case NF_T_INT:
     if (!int_of(v, &iv)) return nf_fail(err, f->name, "must be an integer");
     return nf__set_int(it, f, iv, err);
-  case NF_T_META: return set_meta(it, v, lim, err);
+  case NF_T_META:
+    return set_meta(it, v, lim, err);
   case NF_T_STRS:
     if (v->type != MSGPACK_OBJECT_ARRAY)
       return nf_fail(err, f->name, "must be an array of strings");
@@ -288,24 +304,21 @@ static int set_value(nf_item *it, const nf_field *f, const msgpack_object *v,
       const msgpack_object *e = &v->via.array.ptr[i];
       if (e->type != MSGPACK_OBJECT_STR)
         return nf_fail(err, f->name, "must be an array of strings");
-      if (nf__set_strs_at(it, f, i, e->via.str.ptr, e->via.str.size, lim, err) < 0)
-        return -1;
+      if (nf__set_strs_at(it, f, i, e->via.str.ptr, e->via.str.size, lim, err) < 0) return -1;
     }
     return 0;
   }
   return -1;
 }
 
-int nf__item_from_object(nf_item *it, const msgpack_object *o,
-                         const nf_limits *lim, nf_origin origin, nf_error *err) {
+int nf__item_from_object(nf_item *it, const msgpack_object *o, const nf_limits *lim,
+                         nf_origin origin, nf_error *err) {
   if (o->type != MSGPACK_OBJECT_MAP) return nf_fail(err, "", "item must be a map");
   uint32_t seen = 0; /* one bit per nf_field_id: refuse duplicate keys */
   for (uint32_t i = 0; i < o->via.map.size; i++) {
     const msgpack_object_kv *kv = &o->via.map.ptr[i];
-    if (kv->key.type != MSGPACK_OBJECT_STR)
-      return nf_fail(err, "", "map keys must be strings");
-    const nf_field *f =
-        nf__field_find(kv->key.via.str.ptr, kv->key.via.str.size, origin, err);
+    if (kv->key.type != MSGPACK_OBJECT_STR) return nf_fail(err, "", "map keys must be strings");
+    const nf_field *f = nf__field_find(kv->key.via.str.ptr, kv->key.via.str.size, origin, err);
     if (!f) return -1;
     if (seen & (1u << f->id)) return nf_fail(err, f->name, "duplicate key '%s'", f->name);
     seen |= 1u << f->id;
@@ -335,12 +348,13 @@ static void empty_ptrs(msgpack_object *o) {
       empty_ptrs(&o->via.map.ptr[i].val);
     }
     break;
-  default: break;
+  default:
+    break;
   }
 }
 
-int nf__mp_unpack_one(msgpack_unpacked *up, const void *buf, size_t len,
-                      unsigned max_depth, nf_error *err) {
+int nf__mp_unpack_one(msgpack_unpacked *up, const void *buf, size_t len, unsigned max_depth,
+                      nf_error *err) {
   size_t used = nf__mp_check(buf, len, max_depth);
   if (used == 0) return nf_fail(err, "", "invalid msgpack");
   if (used != len) return nf_fail(err, "", "trailing bytes after msgpack object");
@@ -354,11 +368,10 @@ int nf__mp_unpack_one(msgpack_unpacked *up, const void *buf, size_t len,
   return 0;
 }
 
-int nf_item_from_msgpack(nf_item *it, const void *buf, size_t len,
-                         const nf_limits *lim, nf_origin origin, nf_error *err) {
+int nf_item_from_msgpack(nf_item *it, const void *buf, size_t len, const nf_limits *lim,
+                         nf_origin origin, nf_error *err) {
   if (len > lim->max_item_bytes)
-    return nf_fail(err, "", "item too large: %zu bytes, at most %zu", len,
-                   lim->max_item_bytes);
+    return nf_fail(err, "", "item too large: %zu bytes, at most %zu", len, lim->max_item_bytes);
   msgpack_unpacked up;
   /* the structure check only bounds work; meta's own depth limit is
    * checked (and reported against "meta") after unpacking */

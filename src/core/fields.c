@@ -35,14 +35,12 @@ static const nf_field fields[] = {
     {"producer", NF_F_PRODUCER, NF_T_STR, false},
 };
 
-const nf_field *nf__field_find(const char *key, size_t len, nf_origin origin,
-                               nf_error *err) {
+const nf_field *nf__field_find(const char *key, size_t len, nf_origin origin, nf_error *err) {
   for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
     const nf_field *f = &fields[i];
     if (strlen(f->name) == len && !memcmp(f->name, key, len)) {
       if (origin == NF_FROM_PRODUCER && !f->producer) {
-        nf_fail(err, f->name, "field '%s' is set by the daemon, not by producers",
-                f->name);
+        nf_fail(err, f->name, "field '%s' is set by the daemon, not by producers", f->name);
         return NULL;
       }
       return f;
@@ -52,8 +50,8 @@ const nf_field *nf__field_find(const char *key, size_t len, nf_origin origin,
   nf__copy_utf8(shown, sizeof shown, key, len);
   size_t n = strlen(shown);
   if (!nf__utf8_valid(shown, n) || memchr(key, 0, len)) strcpy(shown, "?");
-  nf_fail(err, shown, "unknown field '%s%s' (extra data goes under \"meta\")",
-          shown, len > n ? "..." : "");
+  nf_fail(err, shown, "unknown field '%s%s' (extra data goes under \"meta\")", shown,
+          len > n ? "..." : "");
   return NULL;
 }
 
@@ -75,31 +73,41 @@ static bool has_control(const char *s, size_t len, bool allow_newlines) {
 }
 
 /* Checks one string value of field F; NAME is used in messages. */
-static int check_str(const nf_field *f, const char *s, size_t len,
-                     const nf_limits *lim, nf_error *err) {
+static int check_str(const nf_field *f, const char *s, size_t len, const nf_limits *lim,
+                     nf_error *err) {
   if (memchr(s, 0, len)) return nf_fail(err, f->name, "contains a NUL byte");
   if (!nf__utf8_valid(s, len)) return nf_fail(err, f->name, "invalid UTF-8");
   size_t max = lim->max_field_bytes;
   bool newlines = false;
   switch (f->id) {
-  case NF_F_TITLE: max = lim->max_title_bytes; break;
-  case NF_F_URL: max = lim->max_url_bytes; break;
+  case NF_F_TITLE:
+    max = lim->max_title_bytes;
+    break;
+  case NF_F_URL:
+    max = lim->max_url_bytes;
+    break;
   case NF_F_BODY:
   case NF_F_SUMMARY:
-  case NF_F_META: max = lim->max_item_bytes, newlines = true; break;
-  case NF_F_ID: max = NF_ID_MAX; break;
+  case NF_F_META:
+    max = lim->max_item_bytes, newlines = true;
+    break;
+  case NF_F_ID:
+    max = NF_ID_MAX;
+    break;
   case NF_F_TOPIC:
-  case NF_F_TOPICS: max = NF_TOPIC_MAX; break;
-  case NF_F_SYMBOLS: max = 32; break;
-  default: break;
+  case NF_F_TOPICS:
+    max = NF_TOPIC_MAX;
+    break;
+  case NF_F_SYMBOLS:
+    max = 32;
+    break;
+  default:
+    break;
   }
-  if (len > max)
-    return nf_fail(err, f->name, "too long: %zu bytes, at most %zu", len, max);
-  if (has_control(s, len, newlines))
-    return nf_fail(err, f->name, "contains a control character");
+  if (len > max) return nf_fail(err, f->name, "too long: %zu bytes, at most %zu", len, max);
+  if (has_control(s, len, newlines)) return nf_fail(err, f->name, "contains a control character");
   if (f->id == NF_F_ID && (len == 0 || !is_ascii_printable(s, len)))
-    return nf_fail(err, f->name,
-                   "must be 1-%d printable ASCII characters without spaces",
+    return nf_fail(err, f->name, "must be 1-%d printable ASCII characters without spaces",
                    NF_ID_MAX);
   if ((f->id == NF_F_TOPIC || f->id == NF_F_TOPICS) && !nf_topic_valid(s, len))
     return nf_fail(err, f->name, "invalid topic name");
@@ -108,11 +116,11 @@ static int check_str(const nf_field *f, const char *s, size_t len,
   return 0;
 }
 
-int nf__set_str(nf_item *it, const nf_field *f, const char *s, size_t len,
-                const nf_limits *lim, nf_error *err) {
+int nf__set_str(nf_item *it, const nf_field *f, const char *s, size_t len, const nf_limits *lim,
+                nf_error *err) {
   if (f->type != NF_T_STR)
     return nf_fail(err, f->name, "must be %s",
-                   f->type == NF_T_INT ? "an integer"
+                   f->type == NF_T_INT    ? "an integer"
                    : f->type == NF_T_STRS ? "an array of strings"
                                           : "a map");
   if (check_str(f, s, len, lim, err) < 0) return -1;
@@ -128,29 +136,48 @@ int nf__set_str(nf_item *it, const nf_field *f, const char *s, size_t len,
   const char *copy = nf_item_strdup(it, s, len);
   if (!copy) return nf_fail(err, f->name, "out of memory");
   switch (f->id) {
-  case NF_F_ID: it->id = copy; break;
-  case NF_F_TITLE: it->title = copy; break;
-  case NF_F_BODY: it->body = copy; break;
-  case NF_F_SUMMARY: it->summary = copy; break;
-  case NF_F_SOURCE: it->source = copy; break;
-  case NF_F_AUTHOR: it->author = copy; break;
-  case NF_F_URL: it->url = copy; break;
-  case NF_F_LANG: it->lang = copy; break;
-  case NF_F_TOPIC: it->topic = copy; break;
-  case NF_F_PRODUCER: it->producer = copy; break;
-  default: return nf_fail(err, f->name, "internal: not a string field");
+  case NF_F_ID:
+    it->id = copy;
+    break;
+  case NF_F_TITLE:
+    it->title = copy;
+    break;
+  case NF_F_BODY:
+    it->body = copy;
+    break;
+  case NF_F_SUMMARY:
+    it->summary = copy;
+    break;
+  case NF_F_SOURCE:
+    it->source = copy;
+    break;
+  case NF_F_AUTHOR:
+    it->author = copy;
+    break;
+  case NF_F_URL:
+    it->url = copy;
+    break;
+  case NF_F_LANG:
+    it->lang = copy;
+    break;
+  case NF_F_TOPIC:
+    it->topic = copy;
+    break;
+  case NF_F_PRODUCER:
+    it->producer = copy;
+    break;
+  default:
+    return nf_fail(err, f->name, "internal: not a string field");
   }
   return 0;
 }
 
-int nf__set_strs_begin(nf_item *it, const nf_field *f, size_t n,
-                       const nf_limits *lim, nf_error *err) {
+int nf__set_strs_begin(nf_item *it, const nf_field *f, size_t n, const nf_limits *lim,
+                       nf_error *err) {
   if (f->type != NF_T_STRS)
-    return nf_fail(err, f->name, "must be %s",
-                   f->type == NF_T_INT ? "an integer" : "a string");
+    return nf_fail(err, f->name, "must be %s", f->type == NF_T_INT ? "an integer" : "a string");
   size_t max = f->id == NF_F_SYMBOLS ? lim->max_symbols : 256;
-  if (n > max)
-    return nf_fail(err, f->name, "too many entries: %zu, at most %zu", n, max);
+  if (n > max) return nf_fail(err, f->name, "too many entries: %zu, at most %zu", n, max);
   const char **arr = nf_item_alloc(it, (n ? n : 1) * sizeof *arr);
   if (!arr) return nf_fail(err, f->name, "out of memory");
   if (f->id == NF_F_SYMBOLS) it->symbols = arr, it->n_symbols = n;
@@ -158,8 +185,8 @@ int nf__set_strs_begin(nf_item *it, const nf_field *f, size_t n,
   return 0;
 }
 
-int nf__set_strs_at(nf_item *it, const nf_field *f, size_t i, const char *s,
-                    size_t len, const nf_limits *lim, nf_error *err) {
+int nf__set_strs_at(nf_item *it, const nf_field *f, size_t i, const char *s, size_t len,
+                    const nf_limits *lim, nf_error *err) {
   if (check_str(f, s, len, lim, err) < 0) return -1;
   const char *copy = nf_item_strdup(it, s, len);
   if (!copy) return nf_fail(err, f->name, "out of memory");
@@ -199,7 +226,8 @@ int nf__set_int(nf_item *it, const nf_field *f, int64_t v, nf_error *err) {
     if (f->id == NF_F_SEQ) it->seq = (uint64_t)v;
     else it->epoch = (uint64_t)v;
     break;
-  default: return nf_fail(err, f->name, "internal: not an integer field");
+  default:
+    return nf_fail(err, f->name, "internal: not an integer field");
   }
   return 0;
 }
@@ -219,8 +247,8 @@ int nf_item_validate(const nf_item *it, const nf_limits *lim, nf_error *err) {
   if (nf__blank(it->title)) return nf_fail(err, "title", "must not be empty");
   if (it->lang) {
     for (const char *p = it->lang; *p; p++)
-      if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-            (*p >= '0' && *p <= '9') || *p == '-'))
+      if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            *p == '-'))
         return nf_fail(err, "lang", "must be a language tag such as zh or en-US");
     if (!*it->lang || strlen(it->lang) > 35)
       return nf_fail(err, "lang", "must be a language tag such as zh or en-US");

@@ -13,10 +13,26 @@
 #include <newsfeed/newsfeed.h>
 
 typedef enum nf_field_id {
-  NF_F_ID, NF_F_KIND, NF_F_TITLE, NF_F_BODY, NF_F_SUMMARY, NF_F_SOURCE,
-  NF_F_AUTHOR, NF_F_URL, NF_F_LANG, NF_F_SYMBOLS, NF_F_TOPICS, NF_F_PRIORITY,
-  NF_F_PUBLISHED, NF_F_RECEIVED, NF_F_META, NF_F_V, NF_F_TOPIC, NF_F_SEQ,
-  NF_F_EPOCH, NF_F_PRODUCER
+  NF_F_ID,
+  NF_F_KIND,
+  NF_F_TITLE,
+  NF_F_BODY,
+  NF_F_SUMMARY,
+  NF_F_SOURCE,
+  NF_F_AUTHOR,
+  NF_F_URL,
+  NF_F_LANG,
+  NF_F_SYMBOLS,
+  NF_F_TOPICS,
+  NF_F_PRIORITY,
+  NF_F_PUBLISHED,
+  NF_F_RECEIVED,
+  NF_F_META,
+  NF_F_V,
+  NF_F_TOPIC,
+  NF_F_SEQ,
+  NF_F_EPOCH,
+  NF_F_PRODUCER
 } nf_field_id;
 
 typedef enum nf_ftype { NF_T_STR, NF_T_STRS, NF_T_INT, NF_T_META } nf_ftype;
@@ -30,15 +46,14 @@ typedef struct nf_field {
 
 /* Looks up a key; NULL when unknown.  Fails with a clear error when the
  * key exists but ORIGIN may not set it. */
-const nf_field *nf__field_find(const char *key, size_t len, nf_origin origin,
-                               nf_error *err);
-int nf__set_str(nf_item *it, const nf_field *f, const char *s, size_t len,
-                const nf_limits *lim, nf_error *err);
+const nf_field *nf__field_find(const char *key, size_t len, nf_origin origin, nf_error *err);
+int nf__set_str(nf_item *it, const nf_field *f, const char *s, size_t len, const nf_limits *lim,
+                nf_error *err);
 /* Arrays of strings: reserve N slots, then set each. */
-int nf__set_strs_begin(nf_item *it, const nf_field *f, size_t n,
-                       const nf_limits *lim, nf_error *err);
-int nf__set_strs_at(nf_item *it, const nf_field *f, size_t i, const char *s,
-                    size_t len, const nf_limits *lim, nf_error *err);
+int nf__set_strs_begin(nf_item *it, const nf_field *f, size_t n, const nf_limits *lim,
+                       nf_error *err);
+int nf__set_strs_at(nf_item *it, const nf_field *f, size_t i, const char *s, size_t len,
+                    const nf_limits *lim, nf_error *err);
 int nf__set_int(nf_item *it, const nf_field *f, int64_t v, nf_error *err);
 int nf__set_meta(nf_item *it, const uint8_t *mp, size_t len);
 
@@ -62,16 +77,15 @@ size_t nf__mp_check(const uint8_t *p, size_t len, unsigned max_depth);
 /* Packs the item's fields (no map header) into OUT; *NFIELDS gets how many
  * key/value pairs were written.  The daemon uses it to encode an item once
  * and then prefix per-topic fields. */
-int nf__pack_fields(const nf_item *it, unsigned flags, nf_buf *out,
-                    uint32_t *nfields);
+int nf__pack_fields(const nf_item *it, unsigned flags, nf_buf *out, uint32_t *nfields);
 
 /* Unpacks exactly one object spanning all of BUF, after the structure
  * check; on success the caller destroys *UP. */
-int nf__mp_unpack_one(msgpack_unpacked *up, const void *buf, size_t len,
-                      unsigned max_depth, nf_error *err);
+int nf__mp_unpack_one(msgpack_unpacked *up, const void *buf, size_t len, unsigned max_depth,
+                      nf_error *err);
 /* Fills IT from a decoded msgpack map and validates it. */
-int nf__item_from_object(nf_item *it, const msgpack_object *o,
-                         const nf_limits *lim, nf_origin origin, nf_error *err);
+int nf__item_from_object(nf_item *it, const msgpack_object *o, const nf_limits *lim,
+                         nf_origin origin, nf_error *err);
 
 /* Byte-level msgpack writers onto an nf_buf. */
 int nf__mp_map(nf_buf *b, uint32_t n);
@@ -89,7 +103,7 @@ struct json_t;
 struct json_t *nf__meta_to_json(const uint8_t *mp, size_t len);
 /* Any msgpack object as JSON (non-string map keys are dropped). */
 struct json_t *nf__mp_to_json(const msgpack_object *o);
-int nf__json_to_mp(const struct json_t *j, nf_buf *out, unsigned depth,
-                   const nf_limits *lim, size_t *count, nf_error *err);
+int nf__json_to_mp(const struct json_t *j, nf_buf *out, unsigned depth, const nf_limits *lim,
+                   size_t *count, nf_error *err);
 
 #endif

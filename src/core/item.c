@@ -95,8 +95,8 @@ bool nf_topic_valid(const char *s, size_t len) {
     if (c == '.') {
       if (seg_empty) return false;
       seg_empty = true;
-    } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-               (c >= '0' && c <= '9') || c == '_' || c == '-') {
+    } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '_' || c == '-') {
       seg_empty = false;
     } else {
       return false;

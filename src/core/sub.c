@@ -109,8 +109,7 @@ static int64_t mono_ms(void) {
 
 /* ---- the per-topic state machine ---------------------------------------- */
 
-nf__verdict nf__track_live(nf__track *t, uint64_t epoch, uint64_t seq,
-                           uint64_t *old_epoch) {
+nf__verdict nf__track_live(nf__track *t, uint64_t epoch, uint64_t seq, uint64_t *old_epoch) {
   *old_epoch = 0;
   if (!t->based) return NF__DELIVER;
   if (t->epoch && epoch != t->epoch) {
@@ -122,10 +121,8 @@ nf__verdict nf__track_live(nf__track *t, uint64_t epoch, uint64_t seq,
   return seq == t->last + 1 ? NF__DELIVER : NF__FILL;
 }
 
-nf__verdict nf__track_history(const nf__track *t, uint64_t epoch,
-                              uint64_t seq, uint64_t upto) {
-  if ((t->epoch && epoch != t->epoch) || seq <= t->last || (upto && seq >= upto))
-    return NF__DROP;
+nf__verdict nf__track_history(const nf__track *t, uint64_t epoch, uint64_t seq, uint64_t upto) {
+  if ((t->epoch && epoch != t->epoch) || seq <= t->last || (upto && seq >= upto)) return NF__DROP;
   return seq == t->last + 1 ? NF__DELIVER : NF__LOST;
 }
 
@@ -140,12 +137,12 @@ void nf__track_take(nf__track *t, uint64_t epoch, uint64_t seq) {
 typedef struct topic {
   char name[NF_TOPIC_MAX + 1];
   nf__track tr;
-  uint64_t done, done_epoch; /* the last item handed out */
+  uint64_t done, done_epoch;     /* the last item handed out */
   uint64_t listed, listed_epoch; /* in the topics answer at start */
-  uint64_t seen, seen_epoch; /* last seq, epoch in the previous sweep */
-  bool keep;                 /* saved in the state file */
-  bool loaded;               /* came from the state file */
-  bool replay;               /* nf_sub_start replays it */
+  uint64_t seen, seen_epoch;     /* last seq, epoch in the previous sweep */
+  bool keep;                     /* saved in the state file */
+  bool loaded;                   /* came from the state file */
+  bool replay;                   /* nf_sub_start replays it */
 } topic;
 
 typedef struct qnode {
@@ -281,14 +278,14 @@ static void qfree(queue *q) {
 }
 
 /* Queues an event for T on OUT; NULL when out of memory. */
-static qnode *push_event(nf_sub *s, topic *t, nf_sub_event_type type,
-                         uint64_t first, uint64_t last, uint64_t old_epoch) {
+static qnode *push_event(nf_sub *s, topic *t, nf_sub_event_type type, uint64_t first, uint64_t last,
+                         uint64_t old_epoch) {
   qnode *n = calloc(1, sizeof *n);
   if (!n) return NULL;
   n->t = t;
   n->is_event = true;
-  n->ev = (nf_sub_event){.type = type, .first = first, .last = last,
-                         .old_epoch = old_epoch, .epoch = t->tr.epoch};
+  n->ev = (nf_sub_event){
+      .type = type, .first = first, .last = last, .old_epoch = old_epoch, .epoch = t->tr.epoch};
   snprintf(n->ev.topic, sizeof n->ev.topic, "%s", t->name);
   qpush(&s->out, n);
   return n;
@@ -323,8 +320,7 @@ static void take_msg(nf_sub *s, nng_msg *m) {
 /* Moves what nng has received into IN, without waiting. */
 static void pump(nf_sub *s) {
   nng_msg *m;
-  while (s->in.n < MAX_IN && nng_recvmsg(s->sub, &m, NNG_FLAG_NONBLOCK) == 0)
-    take_msg(s, m);
+  while (s->in.n < MAX_IN && nng_recvmsg(s->sub, &m, NNG_FLAG_NONBLOCK) == 0) take_msg(s, m);
 }
 
 /* ---- the query API ------------------------------------------------------- */
@@ -345,8 +341,7 @@ static const msgpack_object *get(const msgpack_object *m, const char *key) {
   if (m->type != MSGPACK_OBJECT_MAP) return NULL;
   for (uint32_t i = 0; i < m->via.map.size; i++) {
     const msgpack_object *k = &m->via.map.ptr[i].key;
-    if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == kl &&
-        !memcmp(k->via.str.ptr, key, kl))
+    if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == kl && !memcmp(k->via.str.ptr, key, kl))
       return &m->via.map.ptr[i].val;
   }
   return NULL;
@@ -377,8 +372,8 @@ static int query(nf_sub *s, nf_buf *req, reply *r, nf_error *err) {
   return -1;
 }
 
-static int ask_history(nf_sub *s, const char *topic_name, uint64_t since, uint64_t limit,
-                       reply *r, nf_error *err) {
+static int ask_history(nf_sub *s, const char *topic_name, uint64_t since, uint64_t limit, reply *r,
+                       nf_error *err) {
   nf_buf b = {0};
   if (nf__mp_map(&b, 4) || nf__mp_cstr(&b, "op") || nf__mp_cstr(&b, "history") ||
       nf__mp_cstr(&b, "topic") || nf__mp_cstr(&b, topic_name) || nf__mp_cstr(&b, "since") ||
@@ -393,8 +388,8 @@ static int ask_history(nf_sub *s, const char *topic_name, uint64_t since, uint64
 
 /* One item from history: queues it (with the events before it) or drops
  * it.  *RUN is the GAP_FILLED event of the run being queued. */
-static int take_old(nf_sub *s, topic *t, nf_item *it, uint64_t upto,
-                    enum fill_mode mode, qnode **run) {
+static int take_old(nf_sub *s, topic *t, nf_item *it, uint64_t upto, enum fill_mode mode,
+                    qnode **run) {
   nf__verdict v = nf__track_history(&t->tr, it->epoch, it->seq, upto);
   if (v == NF__DROP) return 0;
   if (v == NF__LOST) {
@@ -426,7 +421,8 @@ static int take_page(nf_sub *s, topic *t, const msgpack_object *a, uint64_t upto
     if (mode == FILL_GAP) return 0; /* restarted meanwhile: the rest is lost */
     uint64_t old = t->tr.epoch;     /* resuming across a restart: from 0 */
     t->tr = (nf__track){.epoch = epoch, .based = true};
-    return !push_event(s, t, NF_SUB_EPOCH_CHANGED, 0, 0, old) ? nf_fail(err, "", "out of memory") : 1;
+    return !push_event(s, t, NF_SUB_EPOCH_CHANGED, 0, 0, old) ? nf_fail(err, "", "out of memory")
+                                                              : 1;
   }
   t->tr.epoch = epoch;
   for (uint32_t i = 0; i < items->via.array.size; i++) {
@@ -471,7 +467,8 @@ static int process_in(nf_sub *s, nf_error *err) {
   uint64_t old;
   if (!t) return nf_fail(err, "", "out of memory");
   nf__verdict v = nf__track_live(&t->tr, n->item.epoch, n->item.seq, &old);
-  if (old && !push_event(s, t, NF_SUB_EPOCH_CHANGED, 0, 0, old)) return nf_fail(err, "", "out of memory");
+  if (old && !push_event(s, t, NF_SUB_EPOCH_CHANGED, 0, 0, old))
+    return nf_fail(err, "", "out of memory");
   if (v == NF__FILL && (s->skip_gap || !s->query_url)) {
     if (!push_event(s, t, NF_SUB_GAP_LOST, t->tr.last + 1, n->item.seq - 1, 0))
       return nf_fail(err, "", "out of memory");
@@ -492,8 +489,7 @@ static int process_in(nf_sub *s, nf_error *err) {
 
 /* ---- the start: replay --------------------------------------------------- */
 
-typedef int (*topic_fn)(nf_sub *s, const char *name, uint64_t seq, uint64_t epoch,
-                        nf_error *err);
+typedef int (*topic_fn)(nf_sub *s, const char *name, uint64_t seq, uint64_t epoch, nf_error *err);
 
 /* Asks for every topic; calls FN for each one the patterns match. */
 static int each_topic(nf_sub *s, topic_fn fn, nf_error *err) {
@@ -505,15 +501,16 @@ static int each_topic(nf_sub *s, topic_fn fn, nf_error *err) {
   }
   if (query(s, &b, &r, err) < 0) return -1;
   const msgpack_object *m = get(&r.up.data, "topics");
-  int rc = m && m->type == MSGPACK_OBJECT_MAP ? 0 : nf_fail(err, "", "topics answer without topics");
+  int rc =
+      m && m->type == MSGPACK_OBJECT_MAP ? 0 : nf_fail(err, "", "topics answer without topics");
   for (uint32_t i = 0; !rc && i < m->via.map.size; i++) {
     const msgpack_object *k = &m->via.map.ptr[i].key, *v = &m->via.map.ptr[i].val;
     char name[NF_TOPIC_MAX + 1];
-    if (k->type != MSGPACK_OBJECT_STR || !nf_topic_valid(k->via.str.ptr, k->via.str.size))
-      continue;
+    if (k->type != MSGPACK_OBJECT_STR || !nf_topic_valid(k->via.str.ptr, k->via.str.size)) continue;
     memcpy(name, k->via.str.ptr, k->via.str.size);
     name[k->via.str.size] = 0;
-    if (matches(s->pats, s->n_pats, name)) rc = fn(s, name, get_u(v, "seq"), get_u(v, "epoch"), err);
+    if (matches(s->pats, s->n_pats, name))
+      rc = fn(s, name, get_u(v, "seq"), get_u(v, "epoch"), err);
   }
   reply_free(&r);
   return rc;
@@ -761,7 +758,8 @@ static int load_topic(nf_sub *s, const char *path, const char *name, json_t *v, 
   topic *t = topic_get(s, name, true);
   if (!t) return nf_fail(err, "", "out of memory");
   t->tr = (nf__track){.epoch = (uint64_t)json_integer_value(ep),
-                      .last = (uint64_t)json_integer_value(seq), .based = true};
+                      .last = (uint64_t)json_integer_value(seq),
+                      .based = true};
   t->done = t->tr.last;
   t->done_epoch = t->tr.epoch;
   t->loaded = t->keep = true;
@@ -806,8 +804,8 @@ int nf_sub_save_state(nf_sub *s, const char *path, nf_error *err) {
   for (size_t i = 0; i < s->tab_cap; i++) {
     const topic *t = s->tab[i];
     if (!t || !t->keep) continue;
-    fprintf(f, "%s\"%s\":{\"seq\":%llu,\"epoch\":%llu}", sep, t->name,
-            (unsigned long long)t->done, (unsigned long long)t->done_epoch);
+    fprintf(f, "%s\"%s\":{\"seq\":%llu,\"epoch\":%llu}", sep, t->name, (unsigned long long)t->done,
+            (unsigned long long)t->done_epoch);
     sep = ",";
   }
   int rc = fputs("}}\n", f) < 0 || fflush(f) || fsync(fileno(f)) ? -1 : 0;
@@ -852,7 +850,8 @@ static void close_sockets(nng_socket sub, nng_socket req) {
   clock_gettime(CLOCK_REALTIME, &ts);
   ts.tv_sec += 1;
   int rc;
-  while ((rc = sem_timedwait(&c->done, &ts)) < 0 && errno == EINTR) {}
+  while ((rc = sem_timedwait(&c->done, &ts)) < 0 && errno == EINTR) {
+  }
   if (rc == 0) {
     sem_destroy(&c->done);
     free(c);

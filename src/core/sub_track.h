@@ -24,12 +24,10 @@ typedef enum nf__verdict {
 
 /* A live item.  When its epoch differs from the one tracked, *OLD_EPOCH
  * gets the old one (else 0) and the topic restarts from seq 0. */
-nf__verdict nf__track_live(nf__track *t, uint64_t epoch, uint64_t seq,
-                           uint64_t *old_epoch);
+nf__verdict nf__track_live(nf__track *t, uint64_t epoch, uint64_t seq, uint64_t *old_epoch);
 /* An item from history while filling up to, not including, UPTO (0: no
  * bound): DELIVER, DROP or LOST, never FILL. */
-nf__verdict nf__track_history(const nf__track *t, uint64_t epoch,
-                              uint64_t seq, uint64_t upto);
+nf__verdict nf__track_history(const nf__track *t, uint64_t epoch, uint64_t seq, uint64_t upto);
 /* The item (EPOCH, SEQ) was queued for delivery. */
 void nf__track_take(nf__track *t, uint64_t epoch, uint64_t seq);
 

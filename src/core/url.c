@@ -12,8 +12,7 @@ int nf_url_parse(const char *s, nf_url *u, nf_error *err) {
     const char *p = s + 6;
     if (!*p) return nf_fail(err, "url", "'%s': ipc:// needs a path", s);
     if (strlen(p) >= sizeof u->path)
-      return nf_fail(err, "url", "'%s': socket path longer than %zu bytes", s,
-                     sizeof u->path - 1);
+      return nf_fail(err, "url", "'%s': socket path longer than %zu bytes", s, sizeof u->path - 1);
     u->kind = NF_URL_IPC;
     strcpy(u->path, p);
     return 0;

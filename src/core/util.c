@@ -31,8 +31,11 @@ size_t nf__utf8_trim(char *s, size_t len) {
 
 /* Length of the valid UTF-8 sequence at S (of at most N bytes), or 0. */
 static size_t utf8_seq(const unsigned char *s, size_t n) {
-  size_t k = s[0] < 0x80 ? 1 : (s[0] >= 0xC2 && s[0] <= 0xDF) ? 2
-             : (s[0] >= 0xE0 && s[0] <= 0xEF) ? 3 : (s[0] >= 0xF0 && s[0] <= 0xF4) ? 4 : 0;
+  size_t k = s[0] < 0x80                      ? 1
+             : (s[0] >= 0xC2 && s[0] <= 0xDF) ? 2
+             : (s[0] >= 0xE0 && s[0] <= 0xEF) ? 3
+             : (s[0] >= 0xF0 && s[0] <= 0xF4) ? 4
+                                              : 0;
   if (!k || k > n || !nf__utf8_valid((const char *)s, k)) return 0;
   return k;
 }

@@ -102,8 +102,8 @@ static int set_path(nfd_path *p, const char *v, const char *file) {
   return p->value ? 0 : -1;
 }
 
-static int set_value(nfd_config *c, const key *k, const nf_ynode *v,
-                     const char *file, char *err, size_t errsz) {
+static int set_value(nfd_config *c, const key *k, const nf_ynode *v, const char *file, char *err,
+                     size_t errsz) {
   void *dst = (char *)c + k->off;
   long long iv;
   bool bv;
@@ -124,11 +124,11 @@ static int set_value(nfd_config *c, const key *k, const nf_ynode *v,
   case K_STR:
     free(*(char **)dst);
     return (*(char **)dst = strdup(v->str)) ? 0 : -1;
-  case K_PATH: return set_path(dst, v->str, file);
+  case K_PATH:
+    return set_path(dst, v->str, file);
   case K_INT:
     if (nf_yint(v, &iv) < 0 || iv < k->min || iv > k->max)
-      return nf_yerr(v, err, errsz, "%s: expected an integer %lld..%lld", k->path,
-                     k->min, k->max);
+      return nf_yerr(v, err, errsz, "%s: expected an integer %lld..%lld", k->path, k->min, k->max);
     *(long long *)dst = iv;
     return 0;
   case K_OCTAL: {
@@ -147,14 +147,15 @@ static int set_value(nfd_config *c, const key *k, const nf_ynode *v,
     if (nfd_level_parse(v->str, dst) < 0)
       return nf_yerr(v, err, errsz, "%s: expected error, warn, info or debug", k->path);
     return 0;
-  case K_LIST: break;
+  case K_LIST:
+    break;
   }
   return -1;
 }
 
 /* Walks a map; PREFIX is the dotted path so far. */
-static int apply(nfd_config *c, const nf_ynode *map, const char *prefix,
-                 const char *file, char *err, size_t errsz) {
+static int apply(nfd_config *c, const nf_ynode *map, const char *prefix, const char *file,
+                 char *err, size_t errsz) {
   if (map->type != NF_Y_MAP)
     return nf_yerr(map, err, errsz, "%s: expected a map", *prefix ? prefix : "configuration");
   for (size_t i = 0; i + 1 < map->n; i += 2) {
@@ -167,8 +168,7 @@ static int apply(nfd_config *c, const nf_ynode *map, const char *prefix,
     size_t plen = strlen(path);
     for (size_t j = 0; j < sizeof keys / sizeof keys[0]; j++) {
       if (!strcmp(keys[j].path, path)) k = &keys[j];
-      else if (!strncmp(keys[j].path, path, plen) && keys[j].path[plen] == '.')
-        is_section = true;
+      else if (!strncmp(keys[j].path, path, plen) && keys[j].path[plen] == '.') is_section = true;
     }
     int rc;
     if (k) rc = set_value(c, k, v, file, err, errsz);
@@ -182,8 +182,8 @@ static int apply(nfd_config *c, const nf_ynode *map, const char *prefix,
   return 0;
 }
 
-static int load_text(nfd_config *c, const char *buf, size_t len, const char *name,
-                     const char *file, char *err, size_t errsz) {
+static int load_text(nfd_config *c, const char *buf, size_t len, const char *name, const char *file,
+                     char *err, size_t errsz) {
   nf_ydocs docs;
   if (nf_yaml_parse(buf, len, name, &docs, err, errsz) < 0) return -1;
   int rc = 0;
@@ -199,8 +199,8 @@ static int load_text(nfd_config *c, const char *buf, size_t len, const char *nam
 int nfd_config_load(nfd_config *c, const char *file, char *err, size_t errsz) {
   memset(c, 0, sizeof *c);
   err[0] = 0;
-  if (load_text(c, nf_default_config, nf_default_config_len,
-                "<built-in newsfeedd.yaml>", NULL, err, errsz) < 0)
+  if (load_text(c, nf_default_config, nf_default_config_len, "<built-in newsfeedd.yaml>", NULL, err,
+                errsz) < 0)
     return -1;
   if (!file) return 0;
   if (!(c->file = strdup(file))) return -1;
@@ -234,9 +234,11 @@ int nfd_config_check(const nfd_config *c, char *err, size_t errsz) {
     const char *u = c->ingest_nng_listen.v[i];
     if (!has_scheme(u, "tcp://") && !has_scheme(u, "ipc://") && !has_scheme(u, "ws://") &&
         !has_scheme(u, "tls+tcp://") && !has_scheme(u, "wss://"))
-      return snprintf(err, errsz,
-                      "ingest.nng_listen: '%s': expected tls+tcp://, tcp://, ipc://, ws:// or wss://",
-                      u), -1;
+      return snprintf(
+                 err, errsz,
+                 "ingest.nng_listen: '%s': expected tls+tcp://, tcp://, ipc://, ws:// or wss://",
+                 u),
+             -1;
     tls |= has_scheme(u, "tls+tcp://") || has_scheme(u, "wss://");
   }
   for (size_t i = 0; i < c->publish_listen.n; i++) {
@@ -245,7 +247,8 @@ int nfd_config_check(const nfd_config *c, char *err, size_t errsz) {
         !has_scheme(u, "tls+tcp://") && !has_scheme(u, "wss://") && !has_scheme(u, "inproc://"))
       return snprintf(err, errsz,
                       "publish.listen: '%s': expected tcp://, ipc://, ws://, wss:// or tls+tcp://",
-                      u), -1;
+                      u),
+             -1;
     tls |= has_scheme(u, "tls+tcp://") || has_scheme(u, "wss://");
   }
   if (tls && (!c->tls_cert.value[0] || !c->tls_key.value[0]))
@@ -259,7 +262,8 @@ int nfd_config_check(const nfd_config *c, char *err, size_t errsz) {
     return snprintf(err, errsz, "query.listen: '%s': expected tcp://, ipc://, ws:// or off", q), -1;
   if (strcmp(c->metrics_listen, "off") && !has_scheme(c->metrics_listen, "http://"))
     return snprintf(err, errsz, "metrics.listen: '%s': expected http://HOST:PORT/PATH or off",
-                    c->metrics_listen), -1;
+                    c->metrics_listen),
+           -1;
   return 0;
 }
 

@@ -38,7 +38,7 @@ typedef struct nfd_config {
   nfd_path tls_cert, tls_key;
   nfd_path rules;
   nfd_level log_level;
-  nfd_path data_dir; /* "" = no journal: nothing survives a restart */
+  nfd_path data_dir;   /* "" = no journal: nothing survives a restart */
   char *journal_fsync; /* always | batch | never */
   long long journal_batch_ms, journal_segment_bytes, journal_max_bytes, journal_retention_hours;
   long long history_max_items, history_max_bytes;

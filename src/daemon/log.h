@@ -12,9 +12,7 @@
 
 #include <stdbool.h>
 
-typedef enum nfd_level {
-  NFD_ERROR = 0, NFD_WARN = 1, NFD_INFO = 2, NFD_DEBUG = 3
-} nfd_level;
+typedef enum nfd_level { NFD_ERROR = 0, NFD_WARN = 1, NFD_INFO = 2, NFD_DEBUG = 3 } nfd_level;
 
 typedef struct nfd_log {
   nfd_level level;

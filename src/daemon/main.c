@@ -35,29 +35,28 @@ static void notify(const char *state) {
 }
 
 static void usage(FILE *f) {
-  fprintf(f,
-          "usage: newsfeedd [-c FILE] [--check] [--ingest URL]... [--publish URL]...\n"
-          "                 [--query URL] [--metrics URL|off] [--data-dir DIR]\n"
-          "                 [--log-level error|warn|info|debug]\n"
-          "\n"
-          "Real-time news-feed publish/subscribe daemon.\n"
-          "\n"
-          "  -c, --config FILE   configuration file (default: built-in defaults)\n"
-          "      --check         validate the configuration and rules, then exit\n"
-          "      --ingest URL    producer endpoint, tcp://HOST:PORT or ipc:///PATH\n"
-          "                      (repeatable; default " NF_DEFAULT_INGEST ")\n"
-          "      --publish URL   nng PUB endpoint: tcp, ipc, ws, wss, tls+tcp\n"
-          "                      (repeatable; default " NF_DEFAULT_PUBLISH ")\n"
-          "      --query URL     query API endpoint (default " NF_DEFAULT_QUERY ")\n"
-          "      --metrics URL   Prometheus endpoint, or off\n"
-          "                      (default http://127.0.0.1:7453/metrics)\n"
-          "      --data-dir DIR  journal directory (default /var/lib/newsfeed;\n"
-          "                      \"\" keeps nothing on disk)\n"
-          "      --log-level L   error, warn, info or debug (default info)\n"
-          "  -h, --help          show this help\n"
-          "      --version       show the version\n"
-          "\n"
-          "Docs: docs/configuration.md, docs/protocol.md; man newsfeedd.\n");
+  fprintf(f, "usage: newsfeedd [-c FILE] [--check] [--ingest URL]... [--publish URL]...\n"
+             "                 [--query URL] [--metrics URL|off] [--data-dir DIR]\n"
+             "                 [--log-level error|warn|info|debug]\n"
+             "\n"
+             "Real-time news-feed publish/subscribe daemon.\n"
+             "\n"
+             "  -c, --config FILE   configuration file (default: built-in defaults)\n"
+             "      --check         validate the configuration and rules, then exit\n"
+             "      --ingest URL    producer endpoint, tcp://HOST:PORT or ipc:///PATH\n"
+             "                      (repeatable; default " NF_DEFAULT_INGEST ")\n"
+             "      --publish URL   nng PUB endpoint: tcp, ipc, ws, wss, tls+tcp\n"
+             "                      (repeatable; default " NF_DEFAULT_PUBLISH ")\n"
+             "      --query URL     query API endpoint (default " NF_DEFAULT_QUERY ")\n"
+             "      --metrics URL   Prometheus endpoint, or off\n"
+             "                      (default http://127.0.0.1:7453/metrics)\n"
+             "      --data-dir DIR  journal directory (default /var/lib/newsfeed;\n"
+             "                      \"\" keeps nothing on disk)\n"
+             "      --log-level L   error, warn, info or debug (default info)\n"
+             "  -h, --help          show this help\n"
+             "      --version       show the version\n"
+             "\n"
+             "Docs: docs/configuration.md, docs/protocol.md; man newsfeedd.\n");
 }
 
 typedef struct flags {
@@ -69,29 +68,56 @@ typedef struct flags {
 
 static int parse_flags(int argc, char **argv, flags *f) {
   enum { O_CHECK = 256, O_INGEST, O_PUBLISH, O_QUERY, O_METRICS, O_DATA, O_LOG, O_VERSION };
-  static const struct option opts[] = {
-      {"config", required_argument, 0, 'c'}, {"check", no_argument, 0, O_CHECK},
-      {"ingest", required_argument, 0, O_INGEST}, {"publish", required_argument, 0, O_PUBLISH},
-      {"query", required_argument, 0, O_QUERY}, {"metrics", required_argument, 0, O_METRICS},
-      {"data-dir", required_argument, 0, O_DATA}, {"log-level", required_argument, 0, O_LOG},
-      {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
+  static const struct option opts[] = {{"config", required_argument, 0, 'c'},
+                                       {"check", no_argument, 0, O_CHECK},
+                                       {"ingest", required_argument, 0, O_INGEST},
+                                       {"publish", required_argument, 0, O_PUBLISH},
+                                       {"query", required_argument, 0, O_QUERY},
+                                       {"metrics", required_argument, 0, O_METRICS},
+                                       {"data-dir", required_argument, 0, O_DATA},
+                                       {"log-level", required_argument, 0, O_LOG},
+                                       {"help", no_argument, 0, 'h'},
+                                       {"version", no_argument, 0, O_VERSION},
+                                       {0, 0, 0, 0}};
   f->ingest = calloc((size_t)argc, sizeof *f->ingest);
   f->publish = calloc((size_t)argc, sizeof *f->publish);
   int c;
   opterr = 0;
   while ((c = getopt_long(argc, argv, ":c:h", opts, NULL)) != -1) {
     switch (c) {
-    case 'c': f->config = optarg; break;
-    case O_CHECK: f->check = true; break;
-    case O_INGEST: f->ingest[f->n_ingest++] = optarg; break;
-    case O_PUBLISH: f->publish[f->n_publish++] = optarg; break;
-    case O_QUERY: f->query = optarg; break;
-    case O_METRICS: f->metrics = optarg; break;
-    case O_DATA: f->data_dir = optarg; break;
-    case O_LOG: f->log_level = optarg; break;
-    case 'h': usage(stdout); exit(0);
-    case O_VERSION: printf("newsfeedd %s\n", NF_VERSION); exit(0);
-    case ':': fprintf(stderr, "newsfeedd: %s needs a value\n", argv[optind - 1]); return -1;
+    case 'c':
+      f->config = optarg;
+      break;
+    case O_CHECK:
+      f->check = true;
+      break;
+    case O_INGEST:
+      f->ingest[f->n_ingest++] = optarg;
+      break;
+    case O_PUBLISH:
+      f->publish[f->n_publish++] = optarg;
+      break;
+    case O_QUERY:
+      f->query = optarg;
+      break;
+    case O_METRICS:
+      f->metrics = optarg;
+      break;
+    case O_DATA:
+      f->data_dir = optarg;
+      break;
+    case O_LOG:
+      f->log_level = optarg;
+      break;
+    case 'h':
+      usage(stdout);
+      exit(0);
+    case O_VERSION:
+      printf("newsfeedd %s\n", NF_VERSION);
+      exit(0);
+    case ':':
+      fprintf(stderr, "newsfeedd: %s needs a value\n", argv[optind - 1]);
+      return -1;
     default:
       fprintf(stderr, "newsfeedd: unknown option '%s' (see --help)\n", argv[optind - 1]);
       return -1;
@@ -228,8 +254,9 @@ static int start(nfd *d, char *err, size_t errsz) {
   if (d->cfg.data_dir.value[0]) {
     if (nfd_journal_open(d, err, errsz) < 0) return -1;
   } else {
-    nfd_log(d, NFD_WARN, "no data_dir: nothing is journaled; history, numbering and "
-                         "deduplication start afresh at every start");
+    nfd_log(d, NFD_WARN,
+            "no data_dir: nothing is journaled; history, numbering and "
+            "deduplication start afresh at every start");
   }
   /* metrics last: once it answers, every other endpoint is up */
   if (nfd_pub_start(d, err, errsz) < 0 ||

@@ -27,24 +27,40 @@ typedef struct metric {
 
 #define M(f) offsetof(nfd_metrics, f)
 static const metric metrics[] = {
-    {"newsfeed_items_received_total", "counter", "Items received from producers.", M(items_received), false},
-    {"newsfeed_items_accepted_total", "counter", "Items accepted, tagged and published.", M(items_accepted), false},
-    {"newsfeed_items_rejected_total", "counter", "Items answered with an error.", M(items_rejected), false},
-    {"newsfeed_messages_published_total", "counter", "nng messages published (one per topic or batch).", M(messages_published), false},
-    {"newsfeed_published_bytes_total", "counter", "Bytes of published messages.", M(bytes_published), false},
-    {"newsfeed_publish_errors_total", "counter", "Messages nng refused to queue.", M(publish_errors), false},
-    {"newsfeed_connections_accepted_total", "counter", "Producer connections accepted.", M(connections_accepted), false},
-    {"newsfeed_connections_refused_total", "counter", "Producer connections refused (limit or shutdown).", M(connections_refused), false},
+    {"newsfeed_items_received_total", "counter", "Items received from producers.",
+     M(items_received), false},
+    {"newsfeed_items_accepted_total", "counter", "Items accepted, tagged and published.",
+     M(items_accepted), false},
+    {"newsfeed_items_rejected_total", "counter", "Items answered with an error.", M(items_rejected),
+     false},
+    {"newsfeed_messages_published_total", "counter",
+     "nng messages published (one per topic or batch).", M(messages_published), false},
+    {"newsfeed_published_bytes_total", "counter", "Bytes of published messages.",
+     M(bytes_published), false},
+    {"newsfeed_publish_errors_total", "counter", "Messages nng refused to queue.",
+     M(publish_errors), false},
+    {"newsfeed_connections_accepted_total", "counter", "Producer connections accepted.",
+     M(connections_accepted), false},
+    {"newsfeed_connections_refused_total", "counter",
+     "Producer connections refused (limit or shutdown).", M(connections_refused), false},
     {"newsfeed_connections_open", "gauge", "Producer connections open.", M(connections_open), true},
-    {"newsfeed_connections_idle_closed_total", "counter", "Producer connections closed for idleness.", M(connections_idle_closed), false},
-    {"newsfeed_subscribers", "gauge", "Subscriber pipes connected to the publish socket.", M(subscribers), true},
+    {"newsfeed_connections_idle_closed_total", "counter",
+     "Producer connections closed for idleness.", M(connections_idle_closed), false},
+    {"newsfeed_subscribers", "gauge", "Subscriber pipes connected to the publish socket.",
+     M(subscribers), true},
     {"newsfeed_rule_reloads_total", "counter", "Successful rule reloads.", M(reloads), false},
-    {"newsfeed_rule_reload_failures_total", "counter", "Rejected rule reloads.", M(reload_failures), false},
-    {"newsfeed_duplicates_total", "counter", "Repeated ids answered as duplicates, not published.", M(duplicates), false},
-    {"newsfeed_journal_errors_total", "counter", "Failed journal writes or syncs.", M(journal_errors), false},
-    {"newsfeed_journal_bytes_total", "counter", "Bytes appended to the journal.", M(journal_bytes), false},
-    {"newsfeed_journal_fsyncs_total", "counter", "Journal syncs (one per group of writes).", M(fsyncs), false},
-    {"newsfeed_history_items", "gauge", "Items held in memory for the query API.", M(history_items), false},
+    {"newsfeed_rule_reload_failures_total", "counter", "Rejected rule reloads.", M(reload_failures),
+     false},
+    {"newsfeed_duplicates_total", "counter", "Repeated ids answered as duplicates, not published.",
+     M(duplicates), false},
+    {"newsfeed_journal_errors_total", "counter", "Failed journal writes or syncs.",
+     M(journal_errors), false},
+    {"newsfeed_journal_bytes_total", "counter", "Bytes appended to the journal.", M(journal_bytes),
+     false},
+    {"newsfeed_journal_fsyncs_total", "counter", "Journal syncs (one per group of writes).",
+     M(fsyncs), false},
+    {"newsfeed_history_items", "gauge", "Items held in memory for the query API.", M(history_items),
+     false},
     {"newsfeed_history_bytes", "gauge", "Bytes held by the history.", M(history_bytes), false},
 };
 
@@ -55,8 +71,8 @@ static void render(nfd *d, nf_buf *b) {
     const void *p = (const char *)&d->m + m->off;
     long long v = m->is_signed ? (long long)atomic_load((atomic_int_fast64_t *)p)
                                : (long long)atomic_load((atomic_uint_fast64_t *)p);
-    int n = snprintf(line, sizeof line, "# HELP %s %s\n# TYPE %s %s\n%s %lld\n", m->name,
-                     m->help, m->name, m->type, m->name, v);
+    int n = snprintf(line, sizeof line, "# HELP %s %s\n# TYPE %s %s\n%s %lld\n", m->name, m->help,
+                     m->name, m->type, m->name, v);
     nf_buf_append(b, line, (size_t)n);
   }
   size_t np = atomic_load_explicit(&d->n_producers, memory_order_acquire);
@@ -118,7 +134,9 @@ int nfd_metrics_start(nfd *d, char *err, size_t errsz) {
   if (!rv && (rv = nng_http_server_add_handler(s->srv, h)) != 0) nng_http_handler_free(h);
   else if (rv && h) nng_http_handler_free(h);
   if (!rv) rv = nng_http_server_start(s->srv);
-  if (rv) return snprintf(err, errsz, "metrics.listen: %s: %s", d->cfg.metrics_listen, nng_strerror(rv)), -1;
+  if (rv)
+    return snprintf(err, errsz, "metrics.listen: %s: %s", d->cfg.metrics_listen, nng_strerror(rv)),
+           -1;
   nfd_log(d, NFD_INFO, "metrics on %s", d->cfg.metrics_listen);
   return 0;
 }

@@ -53,11 +53,11 @@ typedef struct nfd_producer_stat {
  * table (daemon/topics.c); never freed before shutdown. */
 struct nfd_ring;
 typedef struct nfd_topic {
-  const char *name;     /* the table's copy */
-  uint64_t seq;         /* last seq given */
-  uint64_t epoch;       /* names the numbering; new when it restarts */
-  bool compact;         /* published without body (from the rules) */
-  bool epoch_journaled; /* the journal holds this epoch */
+  const char *name;      /* the table's copy */
+  uint64_t seq;          /* last seq given */
+  uint64_t epoch;        /* names the numbering; new when it restarts */
+  bool compact;          /* published without body (from the rules) */
+  bool epoch_journaled;  /* the journal holds this epoch */
   struct nfd_ring *ring; /* history (history/history.c) */
 } nfd_topic;
 
@@ -65,9 +65,9 @@ typedef struct nfd_topic {
 typedef struct nfd_job {
   nf_item item;
   nf_answer answer;
-  bool valid;   /* decoded and not yet rejected */
-  bool control; /* not an item (an auth frame): answered, not counted */
-  bool duplicate; /* a repeat of a recent id: answered, not published */
+  bool valid;      /* decoded and not yet rejected */
+  bool control;    /* not an item (an auth frame): answered, not counted */
+  bool duplicate;  /* a repeat of a recent id: answered, not published */
   uint32_t dup_of; /* 1 + index of its original in the same run, or 0 */
   /* The item's fields packed once: every field but body (N_ENC pairs),
    * and the body's key/value pair apart, so compact topics can leave it
@@ -101,7 +101,7 @@ typedef struct nfd {
   int64_t start_ms;
   struct nfd_ingest *ingest;
   struct nfd_pub *pub;
-  nf_strmap topics; /* name -> nfd_topic */
+  nf_strmap topics;            /* name -> nfd_topic */
   struct nfd_journal *journal; /* NULL: no data_dir, nothing on disk */
   struct nfd_history *history;
   struct nfd_dedup *dedup;
@@ -136,15 +136,15 @@ int nfd_journal_open(nfd *d, char *err, size_t errsz); /* recovers, too */
  * Returns the position to wait for, or 0 on failure (nothing written). */
 uint64_t nfd_journal_append(nfd *d, nfd_job *jobs, size_t n, nf_error *err);
 uint64_t nfd_journal_durable(const nfd *d); /* everything up to here is safe */
-void nfd_journal_flush_now(nfd *d);          /* shutdown: sync without delay */
+void nfd_journal_flush_now(nfd *d);         /* shutdown: sync without delay */
 void nfd_journal_close(nfd *d);
 
 /* history/history.c */
 int nfd_history_init(nfd *d);
 /* Keeps an accepted item under each of its topics. */
 void nfd_history_add(nfd *d, const void *compact, size_t compact_len, uint32_t n_compact,
-                     const void *body_kv, size_t body_len, nfd_topic **tps,
-                     const uint64_t *seqs, size_t n_topics);
+                     const void *body_kv, size_t body_len, nfd_topic **tps, const uint64_t *seqs,
+                     size_t n_topics);
 /* {ok, epoch, first_seq, last_seq, items: [...]} for op "history". */
 void nfd_history_pack(nfd *d, const char *topic, uint64_t since, uint64_t limit, nf_buf *b);
 void nfd_history_free(nfd *d);
@@ -153,8 +153,8 @@ void nfd_history_free(nfd *d);
 int nfd_dedup_init(nfd *d);
 /* The answer of an earlier item with ID, or false. */
 bool nfd_dedup_lookup(nfd *d, const char *id, nf_answer *a);
-void nfd_dedup_add(nfd *d, const char *id, int64_t received, nfd_topic **tps,
-                   const uint64_t *seqs, size_t n);
+void nfd_dedup_add(nfd *d, const char *id, int64_t received, nfd_topic **tps, const uint64_t *seqs,
+                   size_t n);
 void nfd_dedup_free(nfd *d);
 
 /* ingest/conn.c: the journal made everything up to LSN durable (or, with

@@ -36,7 +36,8 @@ static int listen_tls(nfd *d, nng_socket sock, const char *url, const char *what
   char *cert = slurp(d->cfg.tls_cert.value), *key = slurp(d->cfg.tls_key.value);
   int rv = NNG_ENOMEM;
   if (!cert || !key) {
-    snprintf(err, errsz, "tls: cannot read %s", !cert ? d->cfg.tls_cert.value : d->cfg.tls_key.value);
+    snprintf(err, errsz, "tls: cannot read %s",
+             !cert ? d->cfg.tls_cert.value : d->cfg.tls_key.value);
     goto out;
   }
   if ((rv = nng_tls_config_alloc(&tls, NNG_TLS_MODE_SERVER)) ||
@@ -45,8 +46,7 @@ static int listen_tls(nfd *d, nng_socket sock, const char *url, const char *what
     goto out;
   }
   if ((rv = nng_listener_create(&l, sock, url)) ||
-      (rv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, tls)) ||
-      (rv = nng_listener_start(l, 0)))
+      (rv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, tls)) || (rv = nng_listener_start(l, 0)))
     snprintf(err, errsz, "%s: %s: %s", what, url, nng_strerror(rv));
 out:
   if (tls) nng_tls_config_free(tls); /* the listener holds its own reference */
@@ -112,11 +112,10 @@ void nfd_nng_close(nfd *d, nng_socket sock, const char *what) {
   clock_gettime(CLOCK_REALTIME, &ts);
   ts.tv_sec += seconds;
   pthread_mutex_lock(&c->mu);
-  while (!c->done && pthread_cond_timedwait(&c->cv, &c->mu, &ts) == 0) {}
+  while (!c->done && pthread_cond_timedwait(&c->cv, &c->mu, &ts) == 0) {
+  }
   bool done = c->done;
   pthread_mutex_unlock(&c->mu);
-  if (!done)
-    nfd_log(d, NFD_WARN, "%s: nng_close did not return in %d s; going on", what, seconds);
+  if (!done) nfd_log(d, NFD_WARN, "%s: nng_close did not return in %d s; going on", what, seconds);
   closer_release(c);
 }
-

@@ -101,8 +101,8 @@ static void unnumber(nfd_job *jobs, size_t n) {
 
 static void keep(nfd *d, nfd_job *j) {
   nf_item *it = &j->item;
-  nfd_history_add(d, j->enc.data, j->enc.len, j->n_enc, j->enc_body.data, j->enc_body.len,
-                  j->tps, j->seqs, it->n_topics);
+  nfd_history_add(d, j->enc.data, j->enc.len, j->n_enc, j->enc_body.data, j->enc_body.len, j->tps,
+                  j->seqs, it->n_topics);
   nfd_dedup_add(d, it->id, it->received, j->tps, j->seqs, it->n_topics);
   j->answer.ok = true;
   snprintf(j->answer.id, sizeof j->answer.id, "%s", it->id);

@@ -67,8 +67,8 @@ bool nfd_dedup_lookup(nfd *d, const char *id, nf_answer *a) {
   return true;
 }
 
-void nfd_dedup_add(nfd *d, const char *id, int64_t received, nfd_topic **tps,
-                   const uint64_t *seqs, size_t n) {
+void nfd_dedup_add(nfd *d, const char *id, int64_t received, nfd_topic **tps, const uint64_t *seqs,
+                   size_t n) {
   struct nfd_dedup *x = d->dedup;
   if (!x || !x->max_ids) return;
   if (x->n == x->cap) {

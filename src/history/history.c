@@ -28,7 +28,7 @@ typedef struct hrec {
   bool has_body;
   size_t compact_len, fields_len; /* packed fields: compact part, all */
   size_t size;                    /* bytes held, for history.max_bytes */
-  nfd_topic **tps; /* points into data, after the fields */
+  nfd_topic **tps;                /* points into data, after the fields */
   uint8_t data[];
 } hrec;
 
@@ -109,8 +109,8 @@ static void evict_bytes(nfd *d) {
 }
 
 void nfd_history_add(nfd *d, const void *compact, size_t compact_len, uint32_t n_compact,
-                     const void *body_kv, size_t body_len, nfd_topic **tps,
-                     const uint64_t *seqs, size_t n_topics) {
+                     const void *body_kv, size_t body_len, nfd_topic **tps, const uint64_t *seqs,
+                     size_t n_topics) {
   struct nfd_history *h = d->history;
   if (!h || !h->max_items) return;
   size_t len = compact_len + body_len;
@@ -120,7 +120,8 @@ void nfd_history_add(nfd *d, const void *compact, size_t compact_len, uint32_t n
   if (!r) return;
   memcpy(r->data, compact, compact_len);
   if (body_len) memcpy(r->data + compact_len, body_kv, body_len);
-  r->tps = (nfd_topic **)(((uintptr_t)(r->data + len) + sizeof(void *) - 1) & ~(uintptr_t)(sizeof(void *) - 1));
+  r->tps = (nfd_topic **)(((uintptr_t)(r->data + len) + sizeof(void *) - 1) &
+                          ~(uintptr_t)(sizeof(void *) - 1));
   memcpy(r->tps, tps, n_topics * sizeof *tps);
   r->n_topics = (uint32_t)n_topics;
   r->n_compact = n_compact;
@@ -180,8 +181,8 @@ void nfd_history_pack(nfd *d, const char *topic, uint64_t since, uint64_t limit,
   nf__mp_array(b, (uint32_t)n);
   for (size_t i = 0; i < n; i++) {
     const rentry *e = ring_at(g, from + i);
-    nfd_pub_put_map(b, t, e->seq, e->r->data, e->r->compact_len, e->r->fields_len,
-                    e->r->n_compact, e->r->has_body);
+    nfd_pub_put_map(b, t, e->seq, e->r->data, e->r->compact_len, e->r->fields_len, e->r->n_compact,
+                    e->r->has_body);
   }
 }
 

@@ -21,8 +21,8 @@
 #define TOKEN_MIN 16
 
 static bool name_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '.' || c == '_' || c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '-';
 }
 
 static int parse_line(nfd_tokens *t, const char *path, int lineno, char *line, char *err,
@@ -30,17 +30,20 @@ static int parse_line(nfd_tokens *t, const char *path, int lineno, char *line, c
   char *colon = strchr(line, ':');
   size_t nlen = colon ? (size_t)(colon - line) : 0;
   if (!colon || nlen == 0 || nlen > 64)
-    return snprintf(err, errsz, "%s:%d:1: expected NAME:TOKEN (NAME 1-64 of [A-Za-z0-9._-])",
-                    path, lineno), -1;
+    return snprintf(err, errsz, "%s:%d:1: expected NAME:TOKEN (NAME 1-64 of [A-Za-z0-9._-])", path,
+                    lineno),
+           -1;
   for (size_t i = 0; i < nlen; i++)
     if (!name_char(line[i]))
-      return snprintf(err, errsz, "%s:%d:%zu: invalid character in producer name", path,
-                      lineno, i + 1), -1;
+      return snprintf(err, errsz, "%s:%d:%zu: invalid character in producer name", path, lineno,
+                      i + 1),
+             -1;
   const char *tok = colon + 1;
   size_t tlen = strlen(tok);
   if (tlen < TOKEN_MIN || tlen > TOKEN_MAX)
-    return snprintf(err, errsz, "%s:%d:%zu: token must be %d-%d characters", path, lineno,
-                    nlen + 2, TOKEN_MIN, TOKEN_MAX), -1;
+    return snprintf(err, errsz, "%s:%d:%zu: token must be %d-%d characters", path, lineno, nlen + 2,
+                    TOKEN_MIN, TOKEN_MAX),
+           -1;
   for (size_t i = 0; i < t->n; i++)
     if (!strncmp(t->v[i].name, line, nlen) && !t->v[i].name[nlen])
       return snprintf(err, errsz, "%s:%d:1: producer name listed twice", path, lineno), -1;
@@ -64,8 +67,8 @@ int nfd_tokens_load(const char *path, nfd_tokens *out, char *err, size_t errsz) 
   struct stat st;
   if (fstat(fileno(f), &st) == 0 && (st.st_mode & S_IROTH)) {
     fclose(f);
-    return snprintf(err, errsz, "ingest.tokens_file: %s is readable by others; chmod o-r it",
-                    path), -1;
+    return snprintf(err, errsz, "ingest.tokens_file: %s is readable by others; chmod o-r it", path),
+           -1;
   }
   char line[512];
   int lineno = 0, rc = 0;
@@ -125,9 +128,9 @@ bool nfd_auth_frame(bool json, const char *p, size_t n, char *tok, size_t cap) {
   const msgpack_object *o = &up.data;
   if (o->type == MSGPACK_OBJECT_MAP && o->via.map.size == 1) {
     const msgpack_object *k = &o->via.map.ptr[0].key, *v = &o->via.map.ptr[0].val;
-    if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == 4 && !memcmp(k->via.str.ptr, "auth", 4) &&
-        v->type == MSGPACK_OBJECT_STR && v->via.str.size < cap &&
-        !memchr(v->via.str.ptr, 0, v->via.str.size)) {
+    if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == 4 &&
+        !memcmp(k->via.str.ptr, "auth", 4) && v->type == MSGPACK_OBJECT_STR &&
+        v->via.str.size < cap && !memchr(v->via.str.ptr, 0, v->via.str.size)) {
       memcpy(tok, v->via.str.ptr, v->via.str.size);
       tok[v->via.str.size] = 0;
       is = true;

@@ -59,17 +59,17 @@ struct nfd_conn {
   struct nfd_ingest *ing;
   nfd_conn *prev, *next;
   nf_framer fr;
-  uint64_t items;  /* items seen on this connection */
-  uint64_t frames; /* lines or frames seen, items and auth alike */
-  bool authed;     /* may send items (always, when no tokens are set) */
+  uint64_t items;   /* items seen on this connection */
+  uint64_t frames;  /* lines or frames seen, items and auth alike */
+  bool authed;      /* may send items (always, when no tokens are set) */
   bool close_after; /* close once this read's answers are written */
   char producer[65];
   char peer[80];
-  char addr[64];       /* peer address without port, for per-peer limits */
+  char addr[64];        /* peer address without port, for per-peer limits */
   uint64_t last_active; /* loop time of the last read, ms */
-  double tokens;       /* rate limit bucket */
+  double tokens;        /* rate limit bucket */
   uint64_t tokens_at;
-  size_t pending; /* answer bytes written but not yet completed */
+  size_t pending;        /* answer bytes written but not yet completed */
   ack *acks, *acks_tail; /* waiting for the journal, oldest first */
   size_t queued;         /* bytes in ACKS */
   bool paused, closing, closed_handle;
@@ -442,8 +442,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     if (nread != UV_EOF)
       nfd_log(c->ing->d, NFD_DEBUG, "ingest: %s: read: %s", c->peer, uv_strerror((int)nread));
     else if (nf_framer_buffered(&c->fr))
-      nfd_log(c->ing->d, NFD_INFO, "ingest: %s: closed mid-item (%zu bytes dropped)",
-              c->peer, nf_framer_buffered(&c->fr));
+      nfd_log(c->ing->d, NFD_INFO, "ingest: %s: closed mid-item (%zu bytes dropped)", c->peer,
+              nf_framer_buffered(&c->fr));
     conn_drain(c); /* answers already queued still go out */
     return;
   }
@@ -485,8 +485,8 @@ static void peer_name(nfd_conn *c, bool is_pipe) {
 static nfd_conn *conn_new(struct nfd_ingest *ing, uv_stream_t *server, bool is_pipe) {
   nfd_conn *c = calloc(1, sizeof *c);
   if (!c) return NULL;
-  int rc = is_pipe ? uv_pipe_init(server->loop, &c->h.pipe, 0)
-                   : uv_tcp_init(server->loop, &c->h.tcp);
+  int rc =
+      is_pipe ? uv_pipe_init(server->loop, &c->h.pipe, 0) : uv_tcp_init(server->loop, &c->h.tcp);
   if (rc < 0) {
     free(c);
     return NULL;
@@ -509,9 +509,11 @@ void nfd_conn_start(struct nfd_ingest *ing, uv_stream_t *server, bool is_pipe) {
   c->authed = d->tokens.n == 0;
   peer_name(c, is_pipe);
   c->last_active = c->tokens_at = uv_now(&d->loop);
-  c->tokens = d->cfg.burst_items > 0 ? (double)d->cfg.burst_items : (double)d->cfg.max_items_per_second;
+  c->tokens =
+      d->cfg.burst_items > 0 ? (double)d->cfg.burst_items : (double)d->cfg.max_items_per_second;
   size_t same = 0;
-  for (nfd_conn *o = ing->conns; o; o = o->next) same += !o->linger_until && !strcmp(o->addr, c->addr);
+  for (nfd_conn *o = ing->conns; o; o = o->next)
+    same += !o->linger_until && !strcmp(o->addr, c->addr);
   if (same >= (size_t)d->cfg.max_connections_per_peer) {
     atomic_fetch_add(&d->m.connections_refused, 1);
     nfd_log(d, NFD_WARN, "ingest: refusing %s: ingest.max_connections_per_peer (%lld) reached",

@@ -69,8 +69,8 @@ static int feed_msgpack(nf_framer *f, const char *p, size_t n, nf_frame_cb cb, v
     if (!f->in_body) {
       while (n && f->hdr_len < 4) f->hdr[f->hdr_len++] = (uint8_t)*p++, n--;
       if (f->hdr_len < 4) break;
-      f->need = (uint32_t)f->hdr[0] << 24 | (uint32_t)f->hdr[1] << 16 |
-                (uint32_t)f->hdr[2] << 8 | f->hdr[3];
+      f->need = (uint32_t)f->hdr[0] << 24 | (uint32_t)f->hdr[1] << 16 | (uint32_t)f->hdr[2] << 8 |
+                f->hdr[3];
       f->hdr_len = 0;
       f->in_body = true;
       f->discarding = f->need > f->max;
@@ -116,10 +116,14 @@ int nf_framer_feed(nf_framer *f, const char *p, size_t n, nf_frame_cb cb, void *
     else f->mode = NF_FM_BAD;
   }
   switch (f->mode) {
-  case NF_FM_JSON: return feed_json(f, p, n, cb, ctx);
-  case NF_FM_MSGPACK: return feed_msgpack(f, p, n, cb, ctx);
-  case NF_FM_BAD: return -1;
-  case NF_FM_UNKNOWN: return 0;
+  case NF_FM_JSON:
+    return feed_json(f, p, n, cb, ctx);
+  case NF_FM_MSGPACK:
+    return feed_msgpack(f, p, n, cb, ctx);
+  case NF_FM_BAD:
+    return -1;
+  case NF_FM_UNKNOWN:
+    return 0;
   }
   return -1;
 }

@@ -32,10 +32,10 @@ typedef enum nf_fevent {
 typedef struct nf_framer {
   nf_fmode mode;
   size_t max;
-  nf_buf acc;      /* partial line or frame */
-  uint8_t hdr[4];  /* partial msgpack length */
+  nf_buf acc;     /* partial line or frame */
+  uint8_t hdr[4]; /* partial msgpack length */
   unsigned hdr_len;
-  uint32_t need;   /* msgpack: body bytes of the current frame */
+  uint32_t need; /* msgpack: body bytes of the current frame */
   bool in_body;
   bool discarding; /* skipping an over-long line or frame */
   uint64_t skipped;

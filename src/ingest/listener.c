@@ -137,7 +137,8 @@ void nfd_ingest_conn_gone(struct nfd_ingest *ing) {
 
 static void on_deadline(uv_timer_t *t) {
   struct nfd_ingest *ing = t->data;
-  nfd_log(ing->d, NFD_WARN, "ingest: %zu connections still writing at the shutdown deadline; closing them",
+  nfd_log(ing->d, NFD_WARN,
+          "ingest: %zu connections still writing at the shutdown deadline; closing them",
           ing->n_conns);
   nfd_ingest_abort_all(ing);
 }

@@ -33,8 +33,8 @@ typedef struct rctx {
   nng_aio *aio;
   enum { R_RECV, R_LOOP, R_WAIT, R_SEND } state;
   struct rctx *next_ready;
-  nng_msg *msg;   /* the request, then the reply */
-  uint64_t lsn;   /* R_WAIT: journal position the reply waits for */
+  nng_msg *msg; /* the request, then the reply */
+  uint64_t lsn; /* R_WAIT: journal position the reply waits for */
 } rctx;
 
 struct nfd_ningest {
@@ -44,9 +44,9 @@ struct nfd_ningest {
   rctx ctx[CTXS];
   uv_async_t wake;
   pthread_mutex_t mu;
-  rctx *ready;          /* received, for the loop (under mu) */
-  nf_strmap authed;     /* pipe id -> producer name (loop only) */
-  uint32_t *closed;     /* pipes gone, for the loop (under mu) */
+  rctx *ready;      /* received, for the loop (under mu) */
+  nf_strmap authed; /* pipe id -> producer name (loop only) */
+  uint32_t *closed; /* pipes gone, for the loop (under mu) */
   size_t n_closed, cap_closed;
 };
 
@@ -157,12 +157,14 @@ static void handle(struct nfd_ningest *ni, rctx *r) {
     nf_answer_set_error(&a, 0, "auth", "authentication required: send {\"auth\": TOKEN} first");
     nf_answer_to_msgpack(&a, &out);
   } else if (n > (size_t)d->cfg.max_item_bytes * 64 || nf__mp_unpack_one(&up, p, n, 64, &err) < 0) {
-    nf_answer_set_error(&a, 1, "", n > (size_t)d->cfg.max_item_bytes * 64 ? "request too large" : err.msg);
+    nf_answer_set_error(&a, 1, "",
+                        n > (size_t)d->cfg.max_item_bytes * 64 ? "request too large" : err.msg);
     nf_answer_to_msgpack(&a, &out);
   } else {
     static const size_t max = 4096;
     nfd_job *jobs = calloc(max, sizeof *jobs);
-    size_t k = jobs ? decode(d, &up.data, jobs, max, nf_strmap_get(&ni->authed, pipe, strlen(pipe))) : 0;
+    size_t k =
+        jobs ? decode(d, &up.data, jobs, max, nf_strmap_get(&ni->authed, pipe, strlen(pipe))) : 0;
     r->lsn = k ? nfd_pipeline_run(d, jobs, k) : 0;
     bool arr = up.data.type == MSGPACK_OBJECT_ARRAY;
     if (arr) nf__mp_array(&out, (uint32_t)k);

@@ -190,8 +190,7 @@ static void retention(struct nfd_journal *j) {
                now - st.st_mtime > (time_t)d->cfg.journal_retention_hours * 3600;
     if (total <= (uint64_t)d->cfg.journal_max_bytes && !old) break;
     total -= v[i + 1].start - v[i].start;
-    if (unlink(v[i].path) == 0)
-      nfd_log(d, NFD_INFO, "journal: removed %s (retention)", v[i].path);
+    if (unlink(v[i].path) == 0) nfd_log(d, NFD_INFO, "journal: removed %s (retention)", v[i].path);
   }
   free(v);
 }
@@ -346,7 +345,8 @@ static int write_all(struct nfd_journal *j, const nf_buf *b, nf_error *err) {
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0) {
       int e = w < 0 ? errno : ENOSPC;
-      if (ftruncate(j->fd, (off_t)j->seg_size) < 0 || lseek(j->fd, (off_t)j->seg_size, SEEK_SET) < 0)
+      if (ftruncate(j->fd, (off_t)j->seg_size) < 0 ||
+          lseek(j->fd, (off_t)j->seg_size, SEEK_SET) < 0)
         nfd_log(j->d, NFD_ERROR, "journal: cannot cut back a failed write: %s", strerror(errno));
       return nf_fail(err, "", "journal write failed: %s; item not accepted", strerror(e));
     }
@@ -427,8 +427,8 @@ static int replay_item(nfd *d, const msgpack_object *m, int64_t now) {
   char id[NF_ID_MAX + 1];
   if (!c || c->type != MSGPACK_OBJECT_BIN || !t || t->type != MSGPACK_OBJECT_ARRAY || !s ||
       s->type != MSGPACK_OBJECT_ARRAY || s->via.array.size != t->via.array.size || !n ||
-      n->type != MSGPACK_OBJECT_POSITIVE_INTEGER || !str_of(field(m, "id"), id, sizeof id) ||
-      !r || (b && b->type != MSGPACK_OBJECT_BIN) || t->via.array.size > 512)
+      n->type != MSGPACK_OBJECT_POSITIVE_INTEGER || !str_of(field(m, "id"), id, sizeof id) || !r ||
+      (b && b->type != MSGPACK_OBJECT_BIN) || t->via.array.size > 512)
     return -1;
   nfd_topic *tps[512];
   uint64_t seqs[512];
@@ -475,8 +475,8 @@ static int replay(nfd *d, const uint8_t *p, size_t len, int64_t now) {
 
 /* Reads one segment; returns the offset after its last good record and
  * sets *BAD when it stopped at a bad one. */
-static uint64_t scan_segment(struct nfd_journal *j, const segment *sg, uint64_t *records,
-                             bool *bad, char *err, size_t errsz) {
+static uint64_t scan_segment(struct nfd_journal *j, const segment *sg, uint64_t *records, bool *bad,
+                             char *err, size_t errsz) {
   int fd = open(sg->path, O_RDONLY | O_CLOEXEC);
   struct stat st;
   *bad = false;
@@ -579,7 +579,8 @@ static int make_dirs(const char *path, char *err, size_t errsz) {
   }
   if (mkdir(tmp, 0750) < 0 && errno != EEXIST)
     return snprintf(err, errsz, "data_dir: cannot create %s: %s (set --data-dir)", path,
-                    strerror(errno)), -1;
+                    strerror(errno)),
+           -1;
   return 0;
 }
 

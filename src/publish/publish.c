@@ -105,8 +105,8 @@ int nfd_pub_put_map(nf_buf *b, const nfd_topic *t, uint64_t seq, const uint8_t *
 static int put_job(nf_buf *b, nfd_job *j, const entry *e) {
   /* enc and enc_body are contiguous in the message, not in memory */
   bool body = j->enc_body.len && !e->t->compact;
-  int rc = nfd_pub_put_map(b, e->t, e->seq, (const uint8_t *)j->enc.data, j->enc.len,
-                           j->enc.len, j->n_enc, body);
+  int rc = nfd_pub_put_map(b, e->t, e->seq, (const uint8_t *)j->enc.data, j->enc.len, j->enc.len,
+                           j->n_enc, body);
   if (body) rc |= nf_buf_append(b, j->enc_body.data, j->enc_body.len);
   return rc;
 }
@@ -173,7 +173,8 @@ void nfd_pub_jobs(nfd *d, nfd_job *jobs, size_t n) {
   }
   if (ne) qsort(p->entries, ne, sizeof *p->entries, cmp_entry);
   for (size_t i = 0, run; i < ne; i += run) {
-    for (run = 1; i + run < ne && p->entries[i + run].t == p->entries[i].t; run++) {}
+    for (run = 1; i + run < ne && p->entries[i + run].t == p->entries[i].t; run++) {
+    }
     publish_run(d, jobs, &p->entries[i], run);
   }
 }

@@ -44,8 +44,7 @@ static void on_aio(void *arg) {
   struct nfd_query *q = arg;
   if (nng_aio_result(q->aio) != 0) {
     if (q->sending) nng_msg_free(nng_aio_get_msg(q->aio));
-    if (nng_aio_result(q->aio) == NNG_ECLOSED || nng_aio_result(q->aio) == NNG_ECANCELED)
-      return;
+    if (nng_aio_result(q->aio) == NNG_ECLOSED || nng_aio_result(q->aio) == NNG_ECANCELED) return;
     q->sending = false;
     nng_ctx_recv(q->ctx, q->aio);
     return;

@@ -67,10 +67,8 @@ static unsigned char lower1(unsigned char c) {
  * bytes. */
 static unsigned char width3(const unsigned char *p) {
   if (p[0] == 0xEF) {
-    if (p[1] == 0xBC && p[2] >= 0x81 && p[2] <= 0xBF)
-      return (unsigned char)(p[2] - 0x60);
-    if (p[1] == 0xBD && p[2] >= 0x80 && p[2] <= 0x9E)
-      return (unsigned char)(p[2] - 0x20);
+    if (p[1] == 0xBC && p[2] >= 0x81 && p[2] <= 0xBF) return (unsigned char)(p[2] - 0x60);
+    if (p[1] == 0xBD && p[2] >= 0x80 && p[2] <= 0x9E) return (unsigned char)(p[2] - 0x20);
   } else if (p[0] == 0xE3 && p[1] == 0x80 && p[2] == 0x80) {
     return ' ';
   }
@@ -78,8 +76,8 @@ static unsigned char width3(const unsigned char *p) {
 }
 
 /* Folds one character at IN[*I] into OUT[*O]; advances both cursors. */
-static void fold_step(const unsigned char *src, size_t len, size_t *i,
-                      unsigned char *dst, size_t *o, int width, int fcase) {
+static void fold_step(const unsigned char *src, size_t len, size_t *i, unsigned char *dst,
+                      size_t *o, int width, int fcase) {
   unsigned char c = src[*i];
   if (c >= 0x80 && width && len - *i >= 3) {
     unsigned char a = width3(src + *i);
@@ -117,10 +115,8 @@ size_t nf_fold(const char *in, size_t len, char *out, unsigned flags) {
      * again; a step may run up to two bytes past the window, never past
      * LEN. */
     size_t stop = i + 8;
-    while (i < stop)
-      fold_step(src, len, &i, dst, &o, width, fcase);
+    while (i < stop) fold_step(src, len, &i, dst, &o, width, fcase);
   }
-  while (i < len)
-    fold_step(src, len, &i, dst, &o, width, fcase);
+  while (i < len) fold_step(src, len, &i, dst, &o, width, fcase);
   return o;
 }

@@ -182,8 +182,7 @@ struct nf_matcher {
 };
 
 static int is_alnum(uint8_t c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-         (c >= 'A' && c <= 'Z');
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
 /* Allocates a table the scan will jump around in.  From 1 MiB up, align
@@ -224,8 +223,7 @@ int nf_matcher_set_dense_limit(nf_matcher *m, size_t bytes) {
 static int grow(void **p, size_t *cap, size_t need, size_t size) {
   if (need <= *cap) return 0;
   size_t ncap = *cap ? *cap : 64;
-  while (ncap < need)
-    ncap *= 2;
+  while (ncap < need) ncap *= 2;
   if (ncap > SIZE_MAX / size) return -1;
   void *np = realloc(*p, ncap * size);
   if (!np) return -1;
@@ -234,8 +232,7 @@ static int grow(void **p, size_t *cap, size_t need, size_t size) {
   return 0;
 }
 
-int nf_matcher_add(nf_matcher *m, const char *term, size_t len,
-                   uint32_t value) {
+int nf_matcher_add(nf_matcher *m, const char *term, size_t len, uint32_t value) {
   if (!m || m->compiled || !term || len == 0 || len > TERM_MAX) return -1;
   /* Ids are 30-bit and states never outnumber term bytes + 1. */
   if (m->arena_len + len >= ID_MASK || m->nterms >= ID_MASK) return -1;
@@ -314,10 +311,8 @@ static int trie_child(build *b, uint32_t parent, uint8_t c, uint32_t *out) {
   uint32_t id = (uint32_t)b->t_n++;
   b->t_first[id] = b->t_next[id] = b->t_last[id] = 0;
   b->t_label[id] = c;
-  if (b->t_first[parent] == 0)
-    b->t_first[parent] = id;
-  else
-    b->t_next[b->t_last[parent]] = id;
+  if (b->t_first[parent] == 0) b->t_first[parent] = id;
+  else b->t_next[b->t_last[parent]] = id;
   b->t_last[parent] = id;
   *out = id;
   return 0;
@@ -346,8 +341,7 @@ static int build_trie(const nf_matcher *m, build *b, sort_key *keys) {
     if (k > 0) {
       const sort_key *prev = &keys[k - 1];
       uint32_t n = cur->len < prev->len ? cur->len : prev->len;
-      while (lcp < n && cur->p[lcp] == prev->p[lcp])
-        lcp++;
+      while (lcp < n && cur->p[lcp] == prev->p[lcp]) lcp++;
     }
     for (uint32_t d = lcp; d < cur->len; d++)
       if (trie_child(b, path[d], cur->p[d], &path[d + 1])) return -1;
@@ -383,8 +377,7 @@ static int number_bfs(build *b, size_t nterms) {
   }
   b->first[n] = (uint32_t)n;
   b->n = (uint32_t)n;
-  for (size_t k = 0; k < nterms; k++)
-    b->term_node[k] = newid[b->term_node[k]];
+  for (size_t k = 0; k < nterms; k++) b->term_node[k] = newid[b->term_node[k]];
   free(order);
   free(newid);
   return 0;
@@ -400,8 +393,7 @@ static int number_bfs(build *b, size_t nterms) {
 static void make_classes(nf_matcher *m, build *b) {
   uint8_t used[256] = {0};
   int other = 0, other_alnum = 0;
-  for (uint32_t s = 1; s < b->n; s++)
-    used[b->label[s]] = 1;
+  for (uint32_t s = 1; s < b->n; s++) used[b->label[s]] = 1;
   uint32_t k = 0;
   for (int c = 0; c < 256; c++) {
     if (used[c]) {
@@ -415,8 +407,7 @@ static void make_classes(nf_matcher *m, build *b) {
   }
   uint32_t k_other = k, k_alnum = k + (uint32_t)other;
   for (int c = 0; c < 256; c++)
-    if (!used[c])
-      m->cls[c] = (uint8_t)(is_alnum((uint8_t)c) ? k_alnum : k_other);
+    if (!used[c]) m->cls[c] = (uint8_t)(is_alnum((uint8_t)c) ? k_alnum : k_other);
   if (other) b->class_alnum[k_other] = 0;
   if (other_alnum) b->class_alnum[k_alnum] = 1;
   m->nclass = k + (uint32_t)other + (uint32_t)other_alnum;
@@ -441,22 +432,19 @@ static int make_outputs(nf_matcher *m, const build *b) {
   m->out_start = calloc((size_t)n + 1, sizeof(uint32_t));
   m->outs = malloc((m->nterms ? m->nterms : 1) * sizeof(output));
   if (!m->out_start || !m->outs) return -1;
-  for (size_t i = 0; i < m->nterms; i++)
-    m->out_start[b->term_node[i] + 1]++;
-  for (uint32_t s = 0; s < n; s++)
-    m->out_start[s + 1] += m->out_start[s];
+  for (size_t i = 0; i < m->nterms; i++) m->out_start[b->term_node[i] + 1]++;
+  for (uint32_t s = 0; s < n; s++) m->out_start[s + 1] += m->out_start[s];
   for (size_t i = 0; i < m->nterms; i++) {
     const pending *t = &m->terms[i];
     const uint8_t *p = (const uint8_t *)m->arena + t->off;
     output *o = &m->outs[m->out_start[b->term_node[i]]++];
     o->value = t->value;
     o->len = (uint8_t)t->len;
-    o->flags = (uint8_t)((is_alnum(p[0]) ? START_ALNUM : 0) |
-                         (is_alnum(p[t->len - 1]) ? END_ALNUM : 0));
+    o->flags =
+        (uint8_t)((is_alnum(p[0]) ? START_ALNUM : 0) | (is_alnum(p[t->len - 1]) ? END_ALNUM : 0));
     if (t->len > m->maxlen) m->maxlen = t->len;
   }
-  for (uint32_t s = n; s > 0; s--)
-    m->out_start[s] = m->out_start[s - 1];
+  for (uint32_t s = n; s > 0; s--) m->out_start[s] = m->out_start[s - 1];
   m->out_start[0] = 0;
   return 0;
 }
@@ -475,8 +463,7 @@ static uint32_t child_of(const build *b, uint32_t s, uint8_t c) {
 /* Goto-with-failure from state F on byte C, during compile, in BFS ids.
  * Rows of all states before the current one are complete, so the walk
  * ends at the first dense state on the failure chain. */
-static uint32_t delta_id(const nf_matcher *m, const build *b, uint32_t f,
-                         uint8_t c) {
+static uint32_t delta_id(const nf_matcher *m, const build *b, uint32_t f, uint8_t c) {
   while (f >= m->ndense) {
     uint32_t k = child_of(b, f, c);
     if (k) return k;
@@ -494,14 +481,11 @@ static uint32_t delta_id(const nf_matcher *m, const build *b, uint32_t f,
 static void fill_row(nf_matcher *m, const build *b, uint32_t s) {
   size_t w = m->width, n = m->nclass;
   uint32_t *row = m->dense + (size_t)s * w;
-  if (s == 0)
-    memset(row, 0, n * sizeof(uint32_t));
-  else
-    memcpy(row, m->dense + (size_t)b->fail[s] * w, n * sizeof(uint32_t));
+  if (s == 0) memset(row, 0, n * sizeof(uint32_t));
+  else memcpy(row, m->dense + (size_t)b->fail[s] * w, n * sizeof(uint32_t));
   for (uint32_t k = b->first[s]; k < b->first[s + 1]; k++) {
-    uint32_t e = k < m->ndense
-                     ? (k * (uint32_t)w) | ((b->of[k] & OF_NOW) ? D_ATTN : 0)
-                     : (D_ESC | (s * (uint32_t)w));
+    uint32_t e = k < m->ndense ? (k * (uint32_t)w) | ((b->of[k] & OF_NOW) ? D_ATTN : 0)
+                               : (D_ESC | (s * (uint32_t)w));
     row[m->cls[b->label[k]]] = e;
   }
   /* Frontier index = BFS id - K; children below K are dense. */
@@ -573,26 +557,22 @@ static int make_automaton(nf_matcher *m, build *b) {
  * (dense ids stay), SIZE gets subtree sizes.  Every sparse subtree hangs
  * off a dense state (its root is one of ids K .. first[K]-1); an explicit
  * stack replaces recursion. */
-static int order_sparse(const nf_matcher *m, const build *b, uint32_t *perm,
-                        uint32_t *size) {
+static int order_sparse(const nf_matcher *m, const build *b, uint32_t *perm, uint32_t *size) {
   uint32_t n = b->n, K = m->ndense, next = K;
   for (uint32_t q = n; q-- > 0;) {
     size[q] = 1;
-    for (uint32_t c = b->first[q]; c < b->first[q + 1]; c++)
-      size[q] += size[c];
+    for (uint32_t c = b->first[q]; c < b->first[q + 1]; c++) size[q] += size[c];
   }
   uint32_t *stack = malloc(((size_t)n - K + 1) * sizeof(uint32_t));
   if (!stack) return -1;
-  for (uint32_t q = 0; q < K; q++)
-    perm[q] = q;
+  for (uint32_t q = 0; q < K; q++) perm[q] = q;
   for (uint32_t r = K; r < b->first[K]; r++) {
     size_t top = 0;
     stack[top++] = r;
     while (top) {
       uint32_t x = stack[--top];
       perm[x] = next++;
-      for (uint32_t y = b->first[x + 1]; y-- > b->first[x];)
-        stack[top++] = y;
+      for (uint32_t y = b->first[x + 1]; y-- > b->first[x];) stack[top++] = y;
     }
   }
   free(stack);
@@ -609,14 +589,12 @@ static int renumber_outputs(nf_matcher *m, const uint32_t *perm, uint32_t n) {
     free(inv), free(start), free(link), free(outs);
     return -1;
   }
-  for (uint32_t q = 0; q < n; q++)
-    inv[perm[q]] = q;
+  for (uint32_t q = 0; q < n; q++) inv[perm[q]] = q;
   uint32_t o = 0;
   for (uint32_t id = 0; id < n; id++) {
     uint32_t old = inv[id];
     start[id] = o;
-    for (uint32_t k = m->out_start[old]; k < m->out_start[old + 1]; k++)
-      outs[o++] = m->outs[k];
+    for (uint32_t k = m->out_start[old]; k < m->out_start[old + 1]; k++) outs[o++] = m->outs[k];
     link[id] = perm[m->out_link[old]];
   }
   start[n] = o;
@@ -629,14 +607,12 @@ static int renumber_outputs(nf_matcher *m, const uint32_t *perm, uint32_t n) {
 }
 
 /* Lane value of BFS state Q: a row offset, or a sparse id. */
-static uint32_t lane_value(const nf_matcher *m, const uint32_t *perm,
-                           uint32_t q) {
+static uint32_t lane_value(const nf_matcher *m, const uint32_t *perm, uint32_t q) {
   return q < m->ndense ? q * m->width : (SPARSE_BIT | perm[q]);
 }
 
 /* The sparse records and the frontier, in final ids. */
-static void pack_tiers(nf_matcher *m, const build *b, const uint32_t *perm,
-                       const uint32_t *size) {
+static void pack_tiers(nf_matcher *m, const build *b, const uint32_t *perm, const uint32_t *size) {
   uint32_t n = b->n, K = m->ndense;
   for (uint32_t i = 0; i < b->first[K] - K; i++) {
     m->fr_label[i] = b->label[K + i];
@@ -743,8 +719,7 @@ int nf_matcher_compile(nf_matcher *m) {
     return -1;
   }
   m->bytes += sizeof(*m) + ((size_t)m->nstates + 1) * sizeof(uint32_t) +
-              (size_t)m->nstates * sizeof(uint32_t) +
-              m->nterms * sizeof(output);
+              (size_t)m->nstates * sizeof(uint32_t) + m->nterms * sizeof(output);
   free(m->arena);
   free(m->terms);
   m->arena = NULL;
@@ -811,18 +786,16 @@ static uint32_t step(const nf_matcher *m, uint32_t v, uint8_t c) {
 
 /* Reports every term ending at END in state V, longest first.  Returns
  * non-zero when the callback asked to stop. */
-static int report(const nf_matcher *m, uint32_t v, const uint8_t *t, size_t len,
-                  size_t end, nf_match_cb cb, void *ctx) {
-  uint32_t s =
-      (v & SPARSE_BIT) ? (v & ID_MASK) : m->dense[v + m->nclass + X_ID];
+static int report(const nf_matcher *m, uint32_t v, const uint8_t *t, size_t len, size_t end,
+                  nf_match_cb cb, void *ctx) {
+  uint32_t s = (v & SPARSE_BIT) ? (v & ID_MASK) : m->dense[v + m->nclass + X_ID];
   int end_ok = end >= len || !is_alnum(t[end]);
   do {
     for (uint32_t k = m->out_start[s]; k < m->out_start[s + 1]; k++) {
       const output *o = &m->outs[k];
       size_t start = end - o->len;
       if ((o->flags & END_ALNUM) && !end_ok) continue;
-      if ((o->flags & START_ALNUM) && start > 0 && is_alnum(t[start - 1]))
-        continue;
+      if ((o->flags & START_ALNUM) && start > 0 && is_alnum(t[start - 1])) continue;
       if (cb(ctx, o->value, start, end)) return 1;
     }
     s = m->out_link[s];
@@ -851,8 +824,8 @@ typedef struct lane {
 } lane;
 
 /* Reports, or queues, the match of state V ending at END. */
-static int emit(const nf_matcher *m, const uint8_t *t, size_t len, lane *l,
-                uint32_t v, size_t end, nf_match_cb cb, void *ctx) {
+static int emit(const nf_matcher *m, const uint8_t *t, size_t len, lane *l, uint32_t v, size_t end,
+                nf_match_cb cb, void *ctx) {
   if (end <= l->from) return 0;
   if (l->direct) return report(m, v, t, len, end, cb, ctx);
   l->buf[l->n].v = v;
@@ -864,23 +837,20 @@ static int emit(const nf_matcher *m, const uint8_t *t, size_t len, lane *l,
 /* The careful step of lane L over T[I], from state *V: a LATER state
  * reports before a non-alphanumeric byte, a NOW state when entered.  May
  * queue two matches.  Returns non-zero when the callback asked to stop. */
-static int lane_step(const nf_matcher *m, const uint8_t *t, size_t len, lane *l,
-                     uint32_t *v, size_t i, nf_match_cb cb, void *ctx) {
+static int lane_step(const nf_matcher *m, const uint8_t *t, size_t len, lane *l, uint32_t *v,
+                     size_t i, nf_match_cb cb, void *ctx) {
   uint32_t prev = *v, next = step(m, prev, t[i]);
   *v = next;
-  if ((state_flags(m, prev) & OF_LATER) && !is_alnum(t[i]) &&
-      emit(m, t, len, l, prev, i, cb, ctx))
+  if ((state_flags(m, prev) & OF_LATER) && !is_alnum(t[i]) && emit(m, t, len, l, prev, i, cb, ctx))
     return 1;
-  if ((state_flags(m, next) & OF_NOW) &&
-      emit(m, t, len, l, next, i + 1, cb, ctx))
-    return 1;
+  if ((state_flags(m, next) & OF_NOW) && emit(m, t, len, l, next, i + 1, cb, ctx)) return 1;
   return 0;
 }
 
 /* Runs lane L alone to its end, reporting directly, then settles a LATER
  * state at the end by looking at the byte that follows. */
-static int run_single(const nf_matcher *m, const uint8_t *t, size_t len,
-                      lane *l, nf_match_cb cb, void *ctx) {
+static int run_single(const nf_matcher *m, const uint8_t *t, size_t len, lane *l, nf_match_cb cb,
+                      void *ctx) {
   const uint32_t *dense = m->dense;
   const uint8_t *cls = m->cls;
   uint32_t v = l->v;
@@ -905,8 +875,8 @@ static int run_single(const nf_matcher *m, const uint8_t *t, size_t len,
   return 0;
 }
 
-#define LANE_LOAD(k)                                                           \
-  uint32_t v##k = v[k];                                                        \
+#define LANE_LOAD(k)                                                                               \
+  uint32_t v##k = v[k];                                                                            \
   const uint8_t *p##k = p[k];
 #define LANE_NEXT(k) uint32_t n##k = dense[v##k + cls[p##k[s]]];
 #define LANE_OR(k) n##k |
@@ -919,8 +889,7 @@ static int run_single(const nf_matcher *m, const uint8_t *t, size_t len,
  * round is left undone for the careful path.  Lane states live in
  * registers; their loads are independent, so the CPU overlaps their
  * latencies.  Returns the number of rounds done. */
-static size_t lockstep(const nf_matcher *m, const uint8_t *const *p,
-                       uint32_t *v, size_t steps) {
+static size_t lockstep(const nf_matcher *m, const uint8_t *const *p, uint32_t *v, size_t steps) {
   const uint32_t *dense = m->dense;
   const uint8_t *cls = m->cls;
   size_t s = 0;
@@ -940,8 +909,8 @@ static size_t lockstep(const nf_matcher *m, const uint8_t *const *p,
  * alone until it is dense again (deep states are rare and each lane has
  * its own position).  Returns 1 to stop (callback), 2 when a queue may
  * not hold another round, else 0. */
-static int careful_round(const nf_matcher *m, const uint8_t *t, size_t len,
-                         lane *ln, uint32_t *v, nf_match_cb cb, void *ctx) {
+static int careful_round(const nf_matcher *m, const uint8_t *t, size_t len, lane *ln, uint32_t *v,
+                         nf_match_cb cb, void *ctx) {
   int full = 0;
   for (int k = 0; k < LANES; k++) {
     lane *l = &ln[k];
@@ -966,8 +935,8 @@ static int careful_round(const nf_matcher *m, const uint8_t *t, size_t len,
 /* Advances the lanes of a window together while all of them have bytes
  * left and room in their queues.  Lane 0 reports at once, the others
  * queue.  A lane stopped in a sparse state also ends the lockstep. */
-static int run_lanes(const nf_matcher *m, const uint8_t *t, size_t len,
-                     lane *ln, nf_match_cb cb, void *ctx) {
+static int run_lanes(const nf_matcher *m, const uint8_t *t, size_t len, lane *ln, nf_match_cb cb,
+                     void *ctx) {
   const uint8_t *p[LANES];
   uint32_t v[LANES], sparse = 0;
   for (int k = 0; k < LANES; k++) {
@@ -985,14 +954,12 @@ static int run_lanes(const nf_matcher *m, const uint8_t *t, size_t len,
     }
     if (steps == 0) break;
     size_t done = lockstep(m, p, v, steps);
-    for (int k = 0; k < LANES; k++)
-      ln[k].pos += done;
+    for (int k = 0; k < LANES; k++) ln[k].pos += done;
     if (done == steps) continue;
     rc = careful_round(m, t, len, ln, v, cb, ctx);
     if (rc == 1) return 1;
   }
-  for (int k = 0; k < LANES; k++)
-    ln[k].v = v[k];
+  for (int k = 0; k < LANES; k++) ln[k].v = v[k];
   return 0;
 }
 
@@ -1000,9 +967,8 @@ static int run_lanes(const nf_matcher *m, const uint8_t *t, size_t len,
  * BASE in state *V, carried over from the previous window; lane k > 0
  * starts maxlen bytes before its slice, at the root.  On return *V is the
  * state at the end of the window. */
-static int run_window(const nf_matcher *m, const uint8_t *t, size_t len,
-                      size_t base, size_t r, uint32_t *v, nf_match_cb cb,
-                      void *ctx) {
+static int run_window(const nf_matcher *m, const uint8_t *t, size_t len, size_t base, size_t r,
+                      uint32_t *v, nf_match_cb cb, void *ctx) {
   size_t warm = m->maxlen, d = r - warm;
   lane ln[LANES];
   for (int k = 0; k < LANES; k++) {
@@ -1016,16 +982,14 @@ static int run_window(const nf_matcher *m, const uint8_t *t, size_t len,
   if (run_lanes(m, t, len, ln, cb, ctx)) return 1;
   for (int k = 0; k < LANES; k++) {
     for (uint32_t q = 0; q < ln[k].n; q++)
-      if (report(m, ln[k].buf[q].v, t, len, ln[k].buf[q].end, cb, ctx))
-        return 1;
+      if (report(m, ln[k].buf[q].v, t, len, ln[k].buf[q].end, cb, ctx)) return 1;
     if (run_single(m, t, len, &ln[k], cb, ctx)) return 1;
   }
   *v = ln[LANES - 1].v;
   return 0;
 }
 
-void nf_matcher_scan(const nf_matcher *m, const char *text, size_t len,
-                     nf_match_cb cb, void *ctx) {
+void nf_matcher_scan(const nf_matcher *m, const char *text, size_t len, nf_match_cb cb, void *ctx) {
   if (!m || !m->compiled || !text || !cb) return;
   const uint8_t *t = (const uint8_t *)text;
   size_t warm = m->maxlen, base = 0;

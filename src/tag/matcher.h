@@ -28,22 +28,19 @@ typedef struct nf_matcher nf_matcher;
 
 /* Called for each match; END is the offset one past the match.  A non-zero
  * return stops the scan. */
-typedef int (*nf_match_cb)(void *ctx, uint32_t value, size_t start,
-                           size_t end);
+typedef int (*nf_match_cb)(void *ctx, uint32_t value, size_t start, size_t end);
 
 nf_matcher *nf_matcher_new(void);
 /* Adds a term (1..255 bytes).  Returns 0, or -1 for an empty or over-long
  * term or after compile. */
-int nf_matcher_add(nf_matcher *m, const char *term, size_t len,
-                   uint32_t value);
+int nf_matcher_add(nf_matcher *m, const char *term, size_t len, uint32_t value);
 /* Optional tuning, before compile: at most BYTES of full DFA rows (the
  * shallowest states get them; deeper states use a compact goto/failure
  * form).  Default 8 MiB.  Returns 0, or -1 after compile. */
 int nf_matcher_set_dense_limit(nf_matcher *m, size_t bytes);
 /* Builds the automaton.  Returns 0, or -1 when out of memory. */
 int nf_matcher_compile(nf_matcher *m);
-void nf_matcher_scan(const nf_matcher *m, const char *text, size_t len,
-                     nf_match_cb cb, void *ctx);
+void nf_matcher_scan(const nf_matcher *m, const char *text, size_t len, nf_match_cb cb, void *ctx);
 /* Bytes held by the compiled matcher. */
 size_t nf_matcher_memory(const nf_matcher *m);
 size_t nf_matcher_terms(const nf_matcher *m);

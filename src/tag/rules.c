@@ -57,22 +57,22 @@ static int topic_index(const nf_rules *r, const char *name) {
 static int want(build *b, const nf_ynode *n, nf_ytype t, const char *what) {
   if (n->type == t) return 0;
   return nf_yerr(n, b->err, b->errsz, "%s must be a %s", what,
-                 t == NF_Y_MAP ? "map" : t == NF_Y_SEQ ? "list" : "scalar");
+                 t == NF_Y_MAP   ? "map"
+                 : t == NF_Y_SEQ ? "list"
+                                 : "scalar");
 }
 
-static int int_in(build *b, const nf_ynode *n, const char *what, long long lo,
-                  long long hi, int *out) {
+static int int_in(build *b, const nf_ynode *n, const char *what, long long lo, long long hi,
+                  int *out) {
   long long v;
   if (nf_yint(n, &v) < 0 || v < lo || v > hi)
-    return nf_yerr(n, b->err, b->errsz, "%s must be an integer %lld..%lld", what,
-                   lo, hi);
+    return nf_yerr(n, b->err, b->errsz, "%s must be an integer %lld..%lld", what, lo, hi);
   *out = (int)v;
   return 0;
 }
 
 static int bool_of(build *b, const nf_ynode *n, const char *what, bool *out) {
-  if (nf_ybool(n, out) < 0)
-    return nf_yerr(n, b->err, b->errsz, "%s must be true or false", what);
+  if (nf_ybool(n, out) < 0) return nf_yerr(n, b->err, b->errsz, "%s must be true or false", what);
   return 0;
 }
 
@@ -85,17 +85,15 @@ static const char *keep_string(build *b, const char *s) {
   return copy;
 }
 
-static int add_term(build *b, uint32_t topic, const nf_ynode *t, int weight,
-                    unsigned fields, bool exclude) {
-  if (t->type != NF_Y_SCALAR)
-    return nf_yerr(t, b->err, b->errsz, "a term must be a string");
+static int add_term(build *b, uint32_t topic, const nf_ynode *t, int weight, unsigned fields,
+                    bool exclude) {
+  if (t->type != NF_Y_SCALAR) return nf_yerr(t, b->err, b->errsz, "a term must be a string");
   char folded[256];
   const char *s = t->str;
   size_t len = t->len;
   while (len && (*s == ' ' || *s == '\t')) s++, len--;
   while (len && (s[len - 1] == ' ' || s[len - 1] == '\t')) len--;
-  if (len == 0 || len > 255)
-    return nf_yerr(t, b->err, b->errsz, "a term must be 1..255 bytes");
+  if (len == 0 || len > 255) return nf_yerr(t, b->err, b->errsz, "a term must be 1..255 bytes");
   size_t flen = nf_fold(s, len, folded, NF_FOLD_WIDTH | NF_FOLD_CASE);
   nf_rules *r = b->r;
   nf_term *terms = grow(r->terms, r->n_terms, &b->cap_terms, sizeof *terms);
@@ -104,8 +102,11 @@ static int add_term(build *b, uint32_t topic, const nf_ynode *t, int weight,
   const char *text = keep_string(b, t->str);
   if (!text) return oom(b);
   nf_term *nt = &terms[r->n_terms];
-  *nt = (nf_term){.topic = topic, .weight = (uint16_t)weight,
-                  .fields = (uint8_t)fields, .exclude = exclude, .text = text};
+  *nt = (nf_term){.topic = topic,
+                  .weight = (uint16_t)weight,
+                  .fields = (uint8_t)fields,
+                  .exclude = exclude,
+                  .text = text};
   if (nf_matcher_add(r->matcher, folded, flen, (uint32_t)r->n_terms) < 0)
     return nf_yerr(t, b->err, b->errsz, "term rejected by the matcher");
   r->n_terms++;
@@ -121,8 +122,7 @@ static int parse_fields(build *b, const nf_ynode *n, unsigned *out) {
     unsigned bit = 0;
     for (unsigned k = 0; k < NF_NFIELDS; k++)
       if (f->type == NF_Y_SCALAR && !strcmp(f->str, names[k])) bit = 1u << k;
-    if (!bit)
-      return nf_yerr(f, b->err, b->errsz, "fields: expected title, summary or body");
+    if (!bit) return nf_yerr(f, b->err, b->errsz, "fields: expected title, summary or body");
     *out |= bit;
   }
   return 0;
@@ -145,9 +145,9 @@ static int parse_group(build *b, uint32_t topic, const nf_ynode *g, bool exclude
       if (want(b, v, NF_Y_SEQ, "match") < 0) return -1;
       match = v;
     } else {
-      return nf_yerr(k, b->err, b->errsz, "unknown key '%s' in a term group%s",
-                     k->str, exclude ? " of exclude (keys: fields, match)"
-                                     : " (keys: weight, fields, match)");
+      return nf_yerr(k, b->err, b->errsz, "unknown key '%s' in a term group%s", k->str,
+                     exclude ? " of exclude (keys: fields, match)"
+                             : " (keys: weight, fields, match)");
     }
   }
   if (!match) return nf_yerr(g, b->err, b->errsz, "term group without match");
@@ -164,8 +164,7 @@ static int parse_groups(build *b, uint32_t topic, const nf_ynode *n, bool exclud
 }
 
 /* A list of topic names (from, implies) -> indexes. */
-static int parse_refs(build *b, const nf_ynode *n, const char *what,
-                      uint32_t **out, size_t *nout) {
+static int parse_refs(build *b, const nf_ynode *n, const char *what, uint32_t **out, size_t *nout) {
   if (want(b, n, NF_Y_SEQ, what) < 0) return -1;
   *out = calloc(n->n ? n->n : 1, sizeof **out);
   if (!*out) return oom(b);
@@ -233,8 +232,8 @@ static int parse_topic(build *b, uint32_t idx, const nf_ynode *def) {
       rc = bool_of(b, v, "compact", &c);
       t->compact = t->compact || c;
     } else
-      rc = nf_yerr(k, b->err, b->errsz,
-                   "unknown key '%s' in topic '%s' (see docs/rules.md)", key, t->name);
+      rc = nf_yerr(k, b->err, b->errsz, "unknown key '%s' in topic '%s' (see docs/rules.md)", key,
+                   t->name);
     if (rc < 0) return -1;
   }
   return 0;
@@ -249,8 +248,7 @@ static int parse_weights(build *b, const nf_ynode *n) {
     for (int j = 0; j < NF_NFIELDS; j++)
       if (k->type == NF_Y_SCALAR && !strcmp(k->str, names[j])) f = j;
     if (f < 0) return nf_yerr(k, b->err, b->errsz, "weights: expected title, summary or body");
-    if (int_in(b, n->kids[i + 1], "a field weight", 0, 100, &b->r->field_weight[f]) < 0)
-      return -1;
+    if (int_in(b, n->kids[i + 1], "a field weight", 0, 100, &b->r->field_weight[f]) < 0) return -1;
   }
   return 0;
 }
@@ -290,14 +288,12 @@ static int order_topics(build *b) {
       for (size_t k = 0; k < n; k++) /* release dependants */
         for (size_t j = 0; j < r->topics[k].n_from; j++)
           if (r->topics[k].from[j] == i) indeg[k]--;
-      for (size_t j = 0; j < r->topics[i].n_implies; j++)
-        indeg[r->topics[i].implies[j]]--;
+      for (size_t j = 0; j < r->topics[i].n_implies; j++) indeg[r->topics[i].implies[j]]--;
     }
   }
   free(indeg);
   if (done < n)
-    return nf_yerr(b->topics_node, b->err, b->errsz,
-                   "topics: 'from'/'implies' form a cycle");
+    return nf_yerr(b->topics_node, b->err, b->errsz, "topics: 'from'/'implies' form a cycle");
   return 0;
 }
 
@@ -335,7 +331,8 @@ static int parse_dictionary(build *b, const nf_ynode *root) {
     if (nf_symbol_normalize(k->str, k->len, norm) < 0 || strcmp(norm, k->str))
       return nf_yerr(k, b->err, b->errsz,
                      "'%s' is not a normalised symbol (CODE.EXCHANGE, e.g. 600519.SH, "
-                     "00700.HK, AAPL.US)", k->str);
+                     "00700.HK, AAPL.US)",
+                     k->str);
     const char *sym = keep_string(b, k->str);
     if (!sym) return oom(b);
     if (want(b, names, NF_Y_SEQ, "the names of a symbol") < 0) return -1;
@@ -406,8 +403,7 @@ static int compile(build *b) {
       if (want(b, v, NF_Y_SCALAR, "dictionary") < 0 || load_dictionary(b, v) < 0) return -1;
     } else {
       return nf_yerr(k, b->err, b->errsz,
-                     "unknown key '%s' (expected version, weights, dictionary, topics)",
-                     k->str);
+                     "unknown key '%s' (expected version, weights, dictionary, topics)", k->str);
     }
   }
   const nf_ynode *tn = b->topics_node;
@@ -434,8 +430,8 @@ static int compile(build *b) {
   return 0;
 }
 
-static int compile_text(const char *buf, size_t len, const char *file, bool builtin,
-                        nf_rules **out, char *err, size_t errsz) {
+static int compile_text(const char *buf, size_t len, const char *file, bool builtin, nf_rules **out,
+                        char *err, size_t errsz) {
   nf_ydocs docs;
   if (nf_yaml_parse(buf, len, file, &docs, err, errsz) < 0) return -1;
   build b = {.err = err, .errsz = errsz, .file = builtin ? NULL : file};
@@ -461,8 +457,8 @@ static int compile_text(const char *buf, size_t len, const char *file, bool buil
   return 0;
 }
 
-int nf_rules_compile(const char *buf, size_t len, const char *file,
-                     nf_rules **out, char *err, size_t errsz) {
+int nf_rules_compile(const char *buf, size_t len, const char *file, nf_rules **out, char *err,
+                     size_t errsz) {
   return compile_text(buf, len, file, false, out, err, errsz);
 }
 
@@ -486,8 +482,8 @@ int nf_rules_load_file(const char *path, nf_rules **out, char *err, size_t errsz
 }
 
 int nf_rules_load_builtin(nf_rules **out, char *err, size_t errsz) {
-  return compile_text(nf_default_rules, nf_default_rules_len, "<built-in rules.yaml>", true,
-                      out, err, errsz);
+  return compile_text(nf_default_rules, nf_default_rules_len, "<built-in rules.yaml>", true, out,
+                      err, errsz);
 }
 
 void nf_rules_free(nf_rules *r) {

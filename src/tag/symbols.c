@@ -95,15 +95,13 @@ static int eq_word(const u8 *p, const char *word, size_t n) {
 
 static size_t span_digits(const u8 *p, size_t n) {
   size_t k = 0;
-  while (k < n && is_digit(p[k]))
-    k++;
+  while (k < n && is_digit(p[k])) k++;
   return k;
 }
 
 static size_t span_alpha(const u8 *p, size_t n) {
   size_t k = 0;
-  while (k < n && is_alpha(p[k]))
-    k++;
+  while (k < n && is_alpha(p[k])) k++;
   return k;
 }
 
@@ -165,8 +163,7 @@ static int make_ashare(const u8 *d, int want, char out[NF_SYMBOL_MAX]) {
 static int make_hk(const u8 *d, size_t n, char out[NF_SYMBOL_MAX]) {
   if (n < 1 || n > 5) return -1;
   size_t k = 0;
-  while (k < n && d[k] == '0')
-    k++;
+  while (k < n && d[k] == '0') k++;
   if (k == n) return -1;
   memset(out, '0', 5 - n);
   memcpy(out + 5 - n, d, n);
@@ -194,8 +191,7 @@ static int parse_ticker(const u8 *p, size_t n, int strict, ticker *tk) {
   size_t k = span_alpha(p, n);
   if (k == 0 || k > 5 || (k < n && is_digit(p[k]))) return 0;
   size_t up = 0;
-  for (size_t i = 0; i < k; i++)
-    up += is_upper(p[i]) ? 1u : 0u;
+  for (size_t i = 0; i < k; i++) up += is_upper(p[i]) ? 1u : 0u;
   if (strict && up != 0 && up != k) return 0;
   tk->p = p;
   tk->n = k;
@@ -214,8 +210,7 @@ static int parse_ticker(const u8 *p, size_t n, int strict, ticker *tk) {
 
 static void fmt_us(const ticker *tk, char out[NF_SYMBOL_MAX]) {
   size_t o = 0;
-  for (size_t i = 0; i < tk->n; i++)
-    out[o++] = (char)to_upper(tk->p[i]);
+  for (size_t i = 0; i < tk->n; i++) out[o++] = (char)to_upper(tk->p[i]);
   if (tk->cls) {
     out[o++] = '.';
     out[o++] = (char)to_upper(tk->cls);
@@ -227,12 +222,10 @@ static void fmt_us(const ticker *tk, char out[NF_SYMBOL_MAX]) {
  * Returns the bytes it spans, or 0; *LOWER says it had no capitals. */
 static size_t exchange_name(const u8 *p, size_t n, int *lower) {
   size_t k = span_alpha(p, n), used = 0;
-  if ((k == 6 && eq_word(p, "NASDAQ", 6)) || (k == 4 && eq_word(p, "AMEX", 4)))
-    used = k;
+  if ((k == 6 && eq_word(p, "NASDAQ", 6)) || (k == 4 && eq_word(p, "AMEX", 4))) used = k;
   else if (k == 4 && eq_word(p, "NYSE", 4)) {
     used = 4;
-    if (n > 5 && p[4] == ' ' && span_alpha(p + 5, n - 5) == 8 &&
-        eq_word(p + 5, "AMERICAN", 8))
+    if (n > 5 && p[4] == ' ' && span_alpha(p + 5, n - 5) == 8 && eq_word(p + 5, "AMERICAN", 8))
       used = 13;
   }
   *lower = 1;
@@ -243,8 +236,7 @@ static size_t exchange_name(const u8 *p, size_t n, int *lower) {
 
 /* Skips at most MAXN spaces at P[*I]. */
 static void skip_spaces(const u8 *p, size_t n, size_t *i, int maxn) {
-  while (maxn-- > 0 && *i < n && p[*i] == ' ')
-    (*i)++;
+  while (maxn-- > 0 && *i < n && p[*i] == ' ') (*i)++;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -277,8 +269,7 @@ static int is_boundary(const scan *s, size_t i) {
  * colons in between ("股票代码：600519", "代码 600519"). */
 static int after_code_word(const scan *s, size_t i) {
   size_t k = i;
-  while (k > 0 && i - k < 3 && (s->t[k - 1] == ' ' || s->t[k - 1] == ':'))
-    k--;
+  while (k > 0 && i - k < 3 && (s->t[k - 1] == ' ' || s->t[k - 1] == ':')) k--;
   return k >= 6 && memcmp(s->t + k - 6, CODE_WORD, 6) == 0;
 }
 
@@ -288,24 +279,21 @@ static size_t digit_form(scan *s, size_t i, size_t j) {
   size_t n = j - i;
   char sym[NF_SYMBOL_MAX];
   /* An explicit suffix decides on its own, even when it rejects. */
-  if (j + 3 <= s->len && t[j] == '.' && is_alpha(t[j + 1]) &&
-      is_alpha(t[j + 2]) && is_boundary(s, j + 3)) {
+  if (j + 3 <= s->len && t[j] == '.' && is_alpha(t[j + 1]) && is_alpha(t[j + 2]) &&
+      is_boundary(s, j + 3)) {
     int ex = exch_code(t + j + 1, 2);
     if (ex != EX_NONE) {
-      int ok = ex == EX_HK ? make_hk(t + i, n, sym)
-                           : (n == 6 ? make_ashare(t + i, ex, sym) : -1);
+      int ok = ex == EX_HK ? make_hk(t + i, n, sym) : (n == 6 ? make_ashare(t + i, ex, sym) : -1);
       if (ok == 0) emit(s, sym);
       return j + 3;
     }
   }
-  if ((n == 5 || n == 6) && i > 0 && t[i - 1] == '(' && j < s->len &&
-      t[j] == ')') {
+  if ((n == 5 || n == 6) && i > 0 && t[i - 1] == '(' && j < s->len && t[j] == ')') {
     int ok = n == 6 ? make_ashare(t + i, EX_NONE, sym) : make_hk(t + i, n, sym);
     if (ok == 0) emit(s, sym);
     return j + 1;
   }
-  if (n == 6 && after_code_word(s, i) && make_ashare(t + i, EX_NONE, sym) == 0)
-    emit(s, sym);
+  if (n == 6 && after_code_word(s, i) && make_ashare(t + i, EX_NONE, sym) == 0) emit(s, sym);
   return j;
 }
 
@@ -375,10 +363,8 @@ static size_t word_form(scan *s, size_t i, size_t j) {
   int lower;
   if (j - i == 2) {
     int ex = exch_code(s->t + i, 2);
-    if (ex == EX_HK)
-      r = prefixed_hk(s, j);
-    else if (ex != EX_NONE)
-      r = prefixed_ashare(s, j, ex);
+    if (ex == EX_HK) r = prefixed_hk(s, j);
+    else if (ex != EX_NONE) r = prefixed_ashare(s, j, ex);
     if (r) return r;
   }
   size_t name = exchange_name(s->t + i, s->len - i, &lower);
@@ -398,8 +384,7 @@ static size_t cashtag(scan *s, size_t i) {
   return p + tk.used;
 }
 
-size_t nf_symbols_extract(const char *text, size_t len, nf_symbol *out,
-                          size_t *n, size_t max) {
+size_t nf_symbols_extract(const char *text, size_t len, nf_symbol *out, size_t *n, size_t max) {
   scan s = {(const u8 *)text, len, out, n, max, 0};
   size_t i = 0;
   while (i < len && *n < max) {
@@ -407,8 +392,7 @@ size_t nf_symbols_extract(const char *text, size_t len, nf_symbol *out,
     int word_start = i == 0 || !is_alnum(t[i - 1]);
     if (is_digit(t[i])) {
       size_t j = i + span_digits(t + i, len - i), next = j;
-      if (word_start && (i == 0 || t[i - 1] != '.'))
-        next = digit_form(&s, i, j);
+      if (word_start && (i == 0 || t[i - 1] != '.')) next = digit_form(&s, i, j);
       i = next;
     } else if (is_alpha(t[i])) {
       size_t j = i + span_alpha(t + i, len - i), r = 0;
@@ -433,8 +417,7 @@ static int whole_ticker(const u8 *p, size_t n, char out[NF_SYMBOL_MAX]) {
   ticker tk;
   if (!parse_ticker(p, n, 0, &tk)) return -1;
   size_t rest = n - tk.used;
-  if (rest != 0 &&
-      !(rest == 3 && p[tk.used] == '.' && eq_word(p + tk.used + 1, "US", 2)))
+  if (rest != 0 && !(rest == 3 && p[tk.used] == '.' && eq_word(p + tk.used + 1, "US", 2)))
     return -1;
   fmt_us(&tk, out);
   return 0;
@@ -481,14 +464,10 @@ int nf_symbol_normalize(const char *in, size_t len, char out[NF_SYMBOL_MAX]) {
   char tmp[NF_SYMBOL_MAX];
   int rc;
   if (p == NULL || len == 0 || len > NORMALIZE_MAX_IN) return -1;
-  if (p[0] == '$')
-    rc = whole_ticker(p + 1, len - 1, tmp);
-  else if (is_digit(p[0]))
-    rc = normalize_digits(p, len, tmp);
-  else if (is_alpha(p[0]))
-    rc = normalize_letters(p, len, tmp);
-  else
-    rc = -1;
+  if (p[0] == '$') rc = whole_ticker(p + 1, len - 1, tmp);
+  else if (is_digit(p[0])) rc = normalize_digits(p, len, tmp);
+  else if (is_alpha(p[0])) rc = normalize_letters(p, len, tmp);
+  else rc = -1;
   /* OUT is written only on success. */
   if (rc == 0) memcpy(out, tmp, NF_SYMBOL_MAX);
   return rc;

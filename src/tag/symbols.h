@@ -27,8 +27,7 @@ typedef struct nf_symbol {
 
 /* Scans TEXT for symbols; appends each one not already among OUT[0..*N)
  * while *N < MAX.  Returns the number added. */
-size_t nf_symbols_extract(const char *text, size_t len, nf_symbol *out,
-                          size_t *n, size_t max);
+size_t nf_symbols_extract(const char *text, size_t len, nf_symbol *out, size_t *n, size_t max);
 
 /* Normalises one producer-supplied symbol such as "600519", "sh600519",
  * "600519.SH", "0700.HK", "HK:0700", "AAPL", "$AAPL", "NASDAQ:AAPL",

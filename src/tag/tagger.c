@@ -84,8 +84,8 @@ void nf_explain_free(nf_explain *e) {
   memset(e, 0, sizeof *e);
 }
 
-static void explain(nf_tagger *t, const char *topic, const char *what,
-                    const char *detail, const char *field, int score) {
+static void explain(nf_tagger *t, const char *topic, const char *what, const char *detail,
+                    const char *field, int score) {
   nf_explain *e = t->ex;
   if (!e) return;
   if (e->n == e->cap) {
@@ -114,8 +114,7 @@ static int on_hit(void *ctx, uint32_t value, size_t start, size_t end) {
     const nf_dict_entry *e = &t->r->dict[value & ~NF_DICT_BIT];
     size_t before = t->n_syms;
     add_symbol(t, e->symbol);
-    if (t->n_syms > before)
-      explain(t, e->symbol, "dictionary", e->name, field_names[t->field], 0);
+    if (t->n_syms > before) explain(t, e->symbol, "dictionary", e->name, field_names[t->field], 0);
     return 0;
   }
   const nf_term *term = &t->r->terms[value];
@@ -157,7 +156,9 @@ static int collect_symbols(nf_tagger *t, nf_item *it, nf_error *err) {
   for (size_t i = 0; i < it->n_symbols; i++) {
     nf_symbol s;
     if (nf_symbol_normalize(it->symbols[i], strlen(it->symbols[i]), s.s) < 0)
-      return nf_fail(err, "symbols", "'%s' is not a recognisable symbol (use CODE.EXCHANGE, e.g. 600519.SH, 00700.HK, AAPL.US)",
+      return nf_fail(err, "symbols",
+                     "'%s' is not a recognisable symbol (use CODE.EXCHANGE, e.g. 600519.SH, "
+                     "00700.HK, AAPL.US)",
                      it->symbols[i]);
     add_symbol(t, s.s);
   }

@@ -19,10 +19,9 @@ typedef struct nf_tagger nf_tagger;
 
 /* Compiles rules from YAML text; FILE names it in errors, which are
  * written as "FILE:LINE:COL: message". */
-int nf_rules_compile(const char *buf, size_t len, const char *file,
-                     nf_rules **out, char *err, size_t errsz);
-int nf_rules_load_file(const char *path, nf_rules **out, char *err,
-                       size_t errsz);
+int nf_rules_compile(const char *buf, size_t len, const char *file, nf_rules **out, char *err,
+                     size_t errsz);
+int nf_rules_load_file(const char *path, nf_rules **out, char *err, size_t errsz);
 /* The default rules built into the binary (conf/rules.yaml). */
 int nf_rules_load_builtin(nf_rules **out, char *err, size_t errsz);
 void nf_rules_free(nf_rules *r);
@@ -39,8 +38,8 @@ const nf_rules *nf_tagger_rules(const nf_tagger *t);
 /* One reason a topic was given, for explanations. */
 typedef struct nf_reason {
   const char *topic;
-  const char *what;  /* "term", "exclude", "source", "kind", "from",
-                        "symbols", "all", "implied", "symbol" */
+  const char *what;   /* "term", "exclude", "source", "kind", "from",
+                         "symbols", "all", "implied", "symbol" */
   const char *detail; /* the term, source, topic or symbol */
   const char *field;  /* "title", "summary", "body" for terms, else NULL */
   int score;          /* contribution of a term hit */

@@ -18,8 +18,8 @@
 #define MAX_DEPTH 64
 
 int nf_yerr(const nf_ynode *at, char *err, size_t errsz, const char *fmt, ...) {
-  int n = snprintf(err, errsz, "%s:%d:%d: ", at && at->file ? at->file : "?",
-                   at ? at->line : 0, at ? at->col : 0);
+  int n = snprintf(err, errsz, "%s:%d:%d: ", at && at->file ? at->file : "?", at ? at->line : 0,
+                   at ? at->col : 0);
   if (n < 0 || (size_t)n >= errsz) return -1;
   va_list ap;
   va_start(ap, fmt);
@@ -91,15 +91,15 @@ static int check_keys(const nf_ynode *map, char *err, size_t errsz) {
 
 static int perr(yaml_parser_t *p, const char *file, char *err, size_t errsz) {
   const yaml_mark_t *m = p->problem ? &p->problem_mark : &p->context_mark;
-  snprintf(err, errsz, "%s:%d:%d: %s%s%s", file, (int)m->line + 1,
-           (int)m->column + 1, p->problem ? p->problem : "YAML error",
-           p->context ? " " : "", p->context ? p->context : "");
+  snprintf(err, errsz, "%s:%d:%d: %s%s%s", file, (int)m->line + 1, (int)m->column + 1,
+           p->problem ? p->problem : "YAML error", p->context ? " " : "",
+           p->context ? p->context : "");
   return -1;
 }
 
 /* Builds documents from events; STACK holds the open collections. */
-static int build(yaml_parser_t *p, const char *file, nf_ydocs *out, char *err,
-                 size_t errsz, nf_ynode **stack, int *depthp) {
+static int build(yaml_parser_t *p, const char *file, nf_ydocs *out, char *err, size_t errsz,
+                 nf_ynode **stack, int *depthp) {
 #define depth (*depthp)
   for (;;) {
     yaml_event_t ev;
@@ -107,10 +107,12 @@ static int build(yaml_parser_t *p, const char *file, nf_ydocs *out, char *err,
     nf_ynode *n = NULL;
     int rc = 0;
     switch (ev.type) {
-    case YAML_STREAM_END_EVENT: yaml_event_delete(&ev); return 0;
+    case YAML_STREAM_END_EVENT:
+      yaml_event_delete(&ev);
+      return 0;
     case YAML_ALIAS_EVENT: {
-      nf_ynode at = {.line = (int)ev.start_mark.line + 1,
-                     .col = (int)ev.start_mark.column + 1, .file = file};
+      nf_ynode at = {
+          .line = (int)ev.start_mark.line + 1, .col = (int)ev.start_mark.column + 1, .file = file};
       yaml_event_delete(&ev);
       return nf_yerr(&at, err, errsz, "aliases are not supported");
     }
@@ -126,8 +128,8 @@ static int build(yaml_parser_t *p, const char *file, nf_ydocs *out, char *err,
       break;
     case YAML_SEQUENCE_START_EVENT:
     case YAML_MAPPING_START_EVENT:
-      n = node_new(ev.type == YAML_SEQUENCE_START_EVENT ? NF_Y_SEQ : NF_Y_MAP,
-                   &ev.start_mark, file);
+      n = node_new(ev.type == YAML_SEQUENCE_START_EVENT ? NF_Y_SEQ : NF_Y_MAP, &ev.start_mark,
+                   file);
       break;
     case YAML_SEQUENCE_END_EVENT:
     case YAML_MAPPING_END_EVENT:
@@ -142,7 +144,9 @@ static int build(yaml_parser_t *p, const char *file, nf_ydocs *out, char *err,
       yaml_event_delete(&ev);
       if (rc) return snprintf(err, errsz, "%s: out of memory", file), -1;
       continue;
-    default: yaml_event_delete(&ev); continue;
+    default:
+      yaml_event_delete(&ev);
+      continue;
     }
     if (!n || rc) {
       node_free(n);
@@ -179,12 +183,11 @@ static int build(yaml_parser_t *p, const char *file, nf_ydocs *out, char *err,
 #undef depth
 }
 
-int nf_yaml_parse(const char *buf, size_t len, const char *file, nf_ydocs *out,
-                  char *err, size_t errsz) {
+int nf_yaml_parse(const char *buf, size_t len, const char *file, nf_ydocs *out, char *err,
+                  size_t errsz) {
   yaml_parser_t p;
   memset(out, 0, sizeof *out);
-  if (!yaml_parser_initialize(&p))
-    return snprintf(err, errsz, "%s: out of memory", file), -1;
+  if (!yaml_parser_initialize(&p)) return snprintf(err, errsz, "%s: out of memory", file), -1;
   yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
   nf_ynode *stack[MAX_DEPTH];
   int depth = 0;

@@ -17,11 +17,11 @@ typedef enum nf_ytype { NF_Y_SCALAR, NF_Y_SEQ, NF_Y_MAP } nf_ytype;
 
 typedef struct nf_ynode {
   nf_ytype type;
-  int line, col;     /* 1-based */
-  const char *file;  /* for messages */
-  char *str;         /* scalar text, NUL-terminated */
+  int line, col;    /* 1-based */
+  const char *file; /* for messages */
+  char *str;        /* scalar text, NUL-terminated */
   size_t len;
-  bool plain;        /* unquoted scalar: subject to null/bool/int typing */
+  bool plain;             /* unquoted scalar: subject to null/bool/int typing */
   struct nf_ynode **kids; /* seq: items; map: key, value, key, value, ... */
   size_t n;               /* number of kids */
 } nf_ynode;
@@ -33,15 +33,15 @@ typedef struct nf_ydocs {
 
 /* Parses every document of BUF.  On failure writes "FILE:LINE:COL: msg"
  * into ERR (size ERRSZ) and returns -1. */
-int nf_yaml_parse(const char *buf, size_t len, const char *file, nf_ydocs *out,
-                  char *err, size_t errsz);
+int nf_yaml_parse(const char *buf, size_t len, const char *file, nf_ydocs *out, char *err,
+                  size_t errsz);
 void nf_yaml_free(nf_ydocs *d);
 
 /* Map lookup: the value node for KEY, or NULL. */
 const nf_ynode *nf_ymap_get(const nf_ynode *map, const char *key);
 bool nf_yis_null(const nf_ynode *n);
-int nf_yint(const nf_ynode *n, long long *out);  /* plain decimal integer */
-int nf_ybool(const nf_ynode *n, bool *out);      /* true/false/yes/no/on/off */
+int nf_yint(const nf_ynode *n, long long *out); /* plain decimal integer */
+int nf_ybool(const nf_ynode *n, bool *out);     /* true/false/yes/no/on/off */
 
 /* Formats "FILE:LINE:COL: " + message into ERR. Returns -1. */
 int nf_yerr(const nf_ynode *at, char *err, size_t errsz, const char *fmt, ...)

@@ -21,10 +21,8 @@ static void same_answer(const nf_answer *a, const nf_answer *b, bool strings, co
       FZ_CHECK(!strcmp(a->topics[i].name, b->topics[i].name), "%s changed topic %zu", how, i);
   }
   if (!a->ok) {
-    FZ_CHECK(!strcmp(a->field, b->field), "%s changed field '%s' -> '%s'", how, a->field,
-             b->field);
-    FZ_CHECK(!strcmp(a->error, b->error), "%s changed error '%s' -> '%s'", how, a->error,
-             b->error);
+    FZ_CHECK(!strcmp(a->field, b->field), "%s changed field '%s' -> '%s'", how, a->field, b->field);
+    FZ_CHECK(!strcmp(a->error, b->error), "%s changed error '%s' -> '%s'", how, a->error, b->error);
   }
 }
 

@@ -44,15 +44,14 @@ const char *__ubsan_default_options(void) {
   return "halt_on_error=1:print_stacktrace=1:print_summary=1";
 }
 
-#define FZ_CHECK(cond, ...)                                                    \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      fprintf(stderr, "fuzz check failed at %s:%d: %s\n  ", __FILE__,         \
-              __LINE__, #cond);                                                \
-      fprintf(stderr, __VA_ARGS__);                                            \
-      fputc('\n', stderr);                                                     \
-      abort();                                                                 \
-    }                                                                          \
+#define FZ_CHECK(cond, ...)                                                                        \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      fprintf(stderr, "fuzz check failed at %s:%d: %s\n  ", __FILE__, __LINE__, #cond);            \
+      fprintf(stderr, __VA_ARGS__);                                                                \
+      fputc('\n', stderr);                                                                         \
+      abort();                                                                                     \
+    }                                                                                              \
   } while (0)
 
 static inline bool fz_known(const char *name) {
@@ -120,9 +119,9 @@ static inline void fz_check_error(const nf_error *e) {
 static inline void fz_same_item(const nf_item *a, const nf_item *b, unsigned flags,
                                 const char *how) {
   bool daemon = flags & NF_ENC_DAEMON;
-#define FZ_SAME_STR(f)                                                         \
-  FZ_CHECK(fz_streq(a->f, b->f), "%s changed " #f ": '%s' -> '%s'", how,      \
-           a->f ? a->f : "(null)", b->f ? b->f : "(null)")
+#define FZ_SAME_STR(f)                                                                             \
+  FZ_CHECK(fz_streq(a->f, b->f), "%s changed " #f ": '%s' -> '%s'", how, a->f ? a->f : "(null)",   \
+           b->f ? b->f : "(null)")
   FZ_SAME_STR(id);
   FZ_SAME_STR(title);
   FZ_SAME_STR(body);
@@ -169,8 +168,8 @@ static inline void fz_roundtrip(const nf_item *it, nf_origin origin) {
   int rc = nf_item_from_msgpack(&back, m1.data, m1.len, &lim, origin, &err);
   FZ_CHECK(rc == 0, "own msgpack encoding does not decode: %s: %s", err.field, err.msg);
   fz_same_item(it, &back, flags, "msgpack round trip");
-  FZ_CHECK(!it->meta || (it->meta_len == back.meta_len &&
-                         !memcmp(it->meta, back.meta, it->meta_len)),
+  FZ_CHECK(!it->meta ||
+               (it->meta_len == back.meta_len && !memcmp(it->meta, back.meta, it->meta_len)),
            "msgpack round trip changed meta");
   FZ_CHECK(nf_item_to_msgpack(&back, flags, &m2) == 0, "nf_item_to_msgpack failed (2)");
   FZ_CHECK(m1.len == m2.len && !memcmp(m1.data, m2.data, m1.len),
@@ -183,13 +182,13 @@ static inline void fz_roundtrip(const nf_item *it, nf_origin origin) {
   nf_buf j1 = {0}, j2 = {0};
   FZ_CHECK(nf_item_to_json(it, flags, &j1) == 0, "nf_item_to_json failed");
   rc = nf_item_from_json(&back, j1.data, j1.len, &lim, origin, &err);
-  FZ_CHECK(rc == 0, "own JSON encoding does not decode: %s: %s\n  JSON: %.*s", err.field,
-           err.msg, (int)(j1.len < 2000 ? j1.len : 2000), j1.data);
+  FZ_CHECK(rc == 0, "own JSON encoding does not decode: %s: %s\n  JSON: %.*s", err.field, err.msg,
+           (int)(j1.len < 2000 ? j1.len : 2000), j1.data);
   fz_same_item(it, &back, flags, "JSON round trip");
   FZ_CHECK(nf_item_to_json(&back, flags, &j2) == 0, "nf_item_to_json failed (2)");
   FZ_CHECK(j1.len == j2.len && !memcmp(j1.data, j2.data, j1.len),
-           "JSON encoding is not a fixed point:\n  %.*s\n  %.*s", (int)j1.len, j1.data,
-           (int)j2.len, j2.data);
+           "JSON encoding is not a fixed point:\n  %.*s\n  %.*s", (int)j1.len, j1.data, (int)j2.len,
+           j2.data);
   nf_item_clear(&back);
   nf_buf_free(&j1);
   nf_buf_free(&j2);

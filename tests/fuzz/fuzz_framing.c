@@ -75,9 +75,8 @@ static void decode_frame(const nf_framer *f, const char *p, size_t n) {
   nf_item it;
   nf_error err;
   nf_item_init(&it);
-  int rc = f->mode == NF_FM_JSON
-               ? nf_item_from_json(&it, p, n, &lim, NF_FROM_PRODUCER, &err)
-               : nf_item_from_msgpack(&it, p, n, &lim, NF_FROM_PRODUCER, &err);
+  int rc = f->mode == NF_FM_JSON ? nf_item_from_json(&it, p, n, &lim, NF_FROM_PRODUCER, &err)
+                                 : nf_item_from_msgpack(&it, p, n, &lim, NF_FROM_PRODUCER, &err);
   if (rc < 0) fz_check_error(&err);
   nf_item_clear(&it);
 }
@@ -94,8 +93,8 @@ static int on_frame(void *ctx, nf_fevent ev, const char *p, size_t n) {
     FZ_CHECK(f->mode == NF_FM_JSON || f->mode == NF_FM_MSGPACK, "frame in mode %d", f->mode);
     if (f->mode == NF_FM_JSON && n) {
       FZ_CHECK(!memchr(p, '\n', n), "JSON line with a newline inside");
-      FZ_CHECK(p[0] != ' ' && p[0] != '\t' && p[0] != '\r' && p[n - 1] != ' ' &&
-                   p[n - 1] != '\t' && p[n - 1] != '\r',
+      FZ_CHECK(p[0] != ' ' && p[0] != '\t' && p[0] != '\r' && p[n - 1] != ' ' && p[n - 1] != '\t' &&
+                   p[n - 1] != '\r',
                "JSON line not trimmed");
     }
     FZ_CHECK(f->mode != NF_FM_JSON || n > 0, "empty JSON line handed out");
@@ -174,8 +173,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   FZ_CHECK(r1.n == r2.n, "%zu events split vs %zu whole", r1.n, r2.n);
   for (size_t i = 0; i < r1.n; i++) {
     const event *a = &r1.ev[i], *b = &r2.ev[i];
-    FZ_CHECK(a->ev == b->ev && a->n == b->n, "event %zu: %d/%zu split vs %d/%zu whole", i,
-             a->ev, a->n, b->ev, b->n);
+    FZ_CHECK(a->ev == b->ev && a->n == b->n, "event %zu: %d/%zu split vs %d/%zu whole", i, a->ev,
+             a->n, b->ev, b->n);
     FZ_CHECK(a->ev != NF_FRAME_OK || !a->n ||
                  !memcmp(r1.bytes.data + a->off, r2.bytes.data + b->off, a->n),
              "event %zu: frame bytes differ split vs whole", i);

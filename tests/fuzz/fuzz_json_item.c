@@ -13,8 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   nf_item_init(&it);
   if (nf_item_from_json(&it, (const char *)data, size, &lim, NF_FROM_PRODUCER, &err) == 0)
     fz_roundtrip(&it, NF_FROM_PRODUCER);
-  else
-    fz_check_error(&err);
+  else fz_check_error(&err);
   nf_item_clear(&it);
   return 0;
 }

@@ -24,8 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     nf_item_init(&it);
     if (nf_item_from_msgpack(&it, data, size, &lim, origins[i], &err) == 0)
       fz_roundtrip(&it, origins[i]);
-    else
-      fz_check_error(&err);
+    else fz_check_error(&err);
     nf_item_clear(&it);
   }
 

@@ -149,7 +149,8 @@ static void check_strings(const msgpack_object *o) {
       check_strings(&o->via.map.ptr[i].val);
     }
     break;
-  default: break;
+  default:
+    break;
   }
 }
 
@@ -158,8 +159,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   handle(data, size, &b);
   msgpack_unpacked up;
   nf_error err;
-  FZ_CHECK(nf__mp_unpack_one(&up, b.data, b.len, 32, &err) == 0, "reply is not one msgpack "
-           "object: %s", err.msg);
+  FZ_CHECK(nf__mp_unpack_one(&up, b.data, b.len, 32, &err) == 0,
+           "reply is not one msgpack "
+           "object: %s",
+           err.msg);
   const msgpack_object *o = &up.data;
   FZ_CHECK(o->type == MSGPACK_OBJECT_MAP, "reply is not a map");
   const msgpack_object *ok = get(o, "ok");

@@ -24,13 +24,12 @@ static void cleanup(void) {
   rmdir(dir);
 }
 
-static const char dictionary[] =
-    "version: 1\n"
-    "symbols:\n"
-    "  \"600519.SH\": [贵州茅台, Kweichow Moutai]\n"
-    "  \"00700.HK\": [腾讯控股, Tencent Holdings]\n"
-    "  \"AAPL.US\": [Apple Inc, 苹果公司]\n"
-    "  \"BRK.B.US\": [Berkshire Hathaway]\n";
+static const char dictionary[] = "version: 1\n"
+                                 "symbols:\n"
+                                 "  \"600519.SH\": [贵州茅台, Kweichow Moutai]\n"
+                                 "  \"00700.HK\": [腾讯控股, Tencent Holdings]\n"
+                                 "  \"AAPL.US\": [Apple Inc, 苹果公司]\n"
+                                 "  \"BRK.B.US\": [Berkshire Hathaway]\n";
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc, (void)argv;
@@ -55,15 +54,31 @@ typedef struct spec {
 } spec;
 
 static const spec items[] = {
-    {NF_KIND_FLASH, "格隆汇7月4日丨汇景控股(09968.HK)公告，拟以每股0.82港元配售最多1.2亿股新股",
-     NULL, NULL, "格隆汇", {"sh600519", NULL}},
-    {NF_KIND_ARTICLE, "Fed holds rates steady, signals two cuts still possible this year",
-     "Stocks rose; the Nasdaq gained.", "The Federal Reserve left rates unchanged. Apple Inc "
-     "and Kweichow Moutai shares rose. AI chips, $NVDA, NASDAQ: AAPL.", "Reuters", {NULL}},
-    {NF_KIND_ARTICLE, "英超第10轮：曼城2比1逆转阿森纳 哈兰德梅开二度", NULL,
-     "北京时间周日晚，贵州茅台(600519)与腾讯控股公告……ＡＩ　芯片", "新华社", {"0700.HK", "BRK.B"}},
-    {NF_KIND_FLASH, "ｆｏｏ BAR baz 人工智能 football election 地震", "summary", "body text",
-     "ＳＯＵＲＣＥ", {NULL}},
+    {NF_KIND_FLASH,
+     "格隆汇7月4日丨汇景控股(09968.HK)公告，拟以每股0.82港元配售最多1.2亿股新股",
+     NULL,
+     NULL,
+     "格隆汇",
+     {"sh600519", NULL}},
+    {NF_KIND_ARTICLE,
+     "Fed holds rates steady, signals two cuts still possible this year",
+     "Stocks rose; the Nasdaq gained.",
+     "The Federal Reserve left rates unchanged. Apple Inc "
+     "and Kweichow Moutai shares rose. AI chips, $NVDA, NASDAQ: AAPL.",
+     "Reuters",
+     {NULL}},
+    {NF_KIND_ARTICLE,
+     "英超第10轮：曼城2比1逆转阿森纳 哈兰德梅开二度",
+     NULL,
+     "北京时间周日晚，贵州茅台(600519)与腾讯控股公告……ＡＩ　芯片",
+     "新华社",
+     {"0700.HK", "BRK.B"}},
+    {NF_KIND_FLASH,
+     "ｆｏｏ BAR baz 人工智能 football election 地震",
+     "summary",
+     "body text",
+     "ＳＯＵＲＣＥ",
+     {NULL}},
 };
 
 static const char *item_dup(nf_item *it, const char *s) {

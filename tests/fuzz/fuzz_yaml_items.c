@@ -27,8 +27,7 @@ static void push_doc(const nf_ynode *doc) {
   nf_item_init(&it);
   if (nf_item_from_json(&it, s, strlen(s), &lim, NF_FROM_PRODUCER, &err) == 0)
     fz_roundtrip(&it, NF_FROM_PRODUCER);
-  else
-    fz_check_error(&err);
+  else fz_check_error(&err);
   nf_item_clear(&it);
   free(s);
 }
@@ -65,7 +64,8 @@ static size_t walk(const nf_ynode *n, int depth) {
     FZ_CHECK(n->n == 0 || n->kids, "children missing");
     for (size_t i = 0; i < n->n; i++) count += walk(n->kids[i], depth + 1);
     break;
-  default: FZ_CHECK(0, "node type %d", n->type);
+  default:
+    FZ_CHECK(0, "node type %d", n->type);
   }
   return count;
 }

@@ -70,8 +70,7 @@ static int zipf_init(zipf *z, size_t n) {
   z->n = n;
   if (!z->cum) return -1;
   double acc = 0;
-  for (size_t i = 0; i < n; i++)
-    z->cum[i] = acc += 1.0 / (double)(i + 1);
+  for (size_t i = 0; i < n; i++) z->cum[i] = acc += 1.0 / (double)(i + 1);
   return 0;
 }
 
@@ -80,10 +79,8 @@ static size_t zipf_draw(const zipf *z) {
   size_t lo = 0, hi = z->n - 1;
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
-    if (z->cum[mid] < x)
-      lo = mid + 1;
-    else
-      hi = mid;
+    if (z->cum[mid] < x) lo = mid + 1;
+    else hi = mid;
   }
   return lo;
 }
@@ -105,13 +102,11 @@ static uint32_t skewed_char(int term) {
 static size_t make_term(char *o) {
   if (rnd() % 2) {
     size_t len = 2 + rnd() % 11;
-    for (size_t i = 0; i < len; i++)
-      o[i] = (char)('a' + rnd() % 26);
+    for (size_t i = 0; i < len; i++) o[i] = (char)('a' + rnd() % 26);
     return len;
   }
   size_t chars = 2 + rnd() % 3, n = 0;
-  for (size_t i = 0; i < chars; i++)
-    n += put_cjk(o + n, skewed_char(1));
+  for (size_t i = 0; i < chars; i++) n += put_cjk(o + n, skewed_char(1));
   return n;
 }
 
@@ -133,8 +128,7 @@ static char *make_text(const termset *ts) {
       n += ts->len[k];
     } else if (kind < 60) { /* CJK run */
       size_t chars = 1 + rnd() % 12;
-      for (size_t i = 0; i < chars; i++)
-        n += put_cjk(t + n, skewed_char(0));
+      for (size_t i = 0; i < chars; i++) n += put_cjk(t + n, skewed_char(0));
     } else if (kind < 85) { /* English word */
       if (zipf_mode) {
         size_t w = zipf_draw(&zwords);
@@ -142,14 +136,12 @@ static char *make_text(const termset *ts) {
         n += vocab_len[w];
       } else {
         size_t len = 1 + rnd() % 9;
-        for (size_t i = 0; i < len; i++)
-          t[n++] = (char)('a' + rnd() % 26);
+        for (size_t i = 0; i < len; i++) t[n++] = (char)('a' + rnd() % 26);
       }
       t[n++] = ' ';
     } else if (kind < 92) { /* number */
       size_t len = 1 + rnd() % 6;
-      for (size_t i = 0; i < len; i++)
-        t[n++] = (char)('0' + rnd() % 10);
+      for (size_t i = 0; i < len; i++) t[n++] = (char)('0' + rnd() % 10);
     } else { /* punctuation, ASCII after folding */
       t[n++] = ",.;:()!? "[rnd() % 9];
     }
@@ -179,20 +171,16 @@ int main(int argc, char **argv) {
   if (zipf_init(&zchars, CJK_POOL) || zipf_init(&zwords, 5000)) return 1;
   for (size_t w = 0; w < 5000; w++) {
     vocab_len[w] = 1 + rnd() % 9;
-    for (size_t i = 0; i < vocab_len[w]; i++)
-      vocab[w][i] = (char)('a' + rnd() % 26);
+    for (size_t i = 0; i < vocab_len[w]; i++) vocab[w][i] = (char)('a' + rnd() % 26);
   }
-  termset ts = {malloc(nterms * sizeof(*ts.s) + 1),
-                malloc(nterms * sizeof(size_t) + 1), nterms};
+  termset ts = {malloc(nterms * sizeof(*ts.s) + 1), malloc(nterms * sizeof(size_t) + 1), nterms};
   if (!ts.s || !ts.len) return 1;
-  for (size_t k = 0; k < nterms; k++)
-    ts.len[k] = make_term(ts.s[k]);
+  for (size_t k = 0; k < nterms; k++) ts.len[k] = make_term(ts.s[k]);
   char *text = make_text(&ts);
   nf_matcher *m = nf_matcher_new();
   if (!text || !m) return 1;
   if (argc > arg) nf_matcher_set_dense_limit(m, strtoul(argv[arg], NULL, 10));
-  for (size_t k = 0; k < nterms; k++)
-    nf_matcher_add(m, ts.s[k], ts.len[k], (uint32_t)k);
+  for (size_t k = 0; k < nterms; k++) nf_matcher_add(m, ts.s[k], ts.len[k], (uint32_t)k);
 
   double t0 = now();
   if (nf_matcher_compile(m) != 0) {
@@ -227,10 +215,9 @@ int main(int argc, char **argv) {
   printf("%s terms=%zu compile=%.1f ms memory=%.2f MiB scan=%.0f MB/s "
          "(16 MiB in %.1f ms; as 2 KiB items %.0f MB/s, 8 KiB items "
          "%.0f MB/s) matches=%zu\n",
-         zipf_mode ? "zipf" : "harsh", nterms, compile * 1e3,
-         nf_matcher_memory(m) / 1048576.0, TEXT_BYTES / best / 1e6, best * 1e3,
-         TEXT_BYTES / best_items[0] / 1e6, TEXT_BYTES / best_items[1] / 1e6,
-         matches);
+         zipf_mode ? "zipf" : "harsh", nterms, compile * 1e3, nf_matcher_memory(m) / 1048576.0,
+         TEXT_BYTES / best / 1e6, best * 1e3, TEXT_BYTES / best_items[0] / 1e6,
+         TEXT_BYTES / best_items[1] / 1e6, matches);
   nf_matcher_free(m);
   free(text);
   free(ts.s);

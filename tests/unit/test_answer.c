@@ -187,8 +187,7 @@ static void test_error_answer_with_field_roundtrip(void **state) {
   json_t *j = parse_line(&b);
   assert_true(json_is_false(json_object_get(j, "ok")));
   assert_string_equal(json_string_value(json_object_get(j, "field")), "title");
-  assert_string_equal(json_string_value(json_object_get(j, "error")),
-                      "missing required field");
+  assert_string_equal(json_string_value(json_object_get(j, "error")), "missing required field");
   assert_null(json_object_get(j, "topics"));
   json_decref(j);
   nf_buf_free(&b);
@@ -219,11 +218,10 @@ static void test_error_answer_unicode_and_newline_message(void **state) {
 
 static void test_error_answer_truncated_long_message_stays_utf8(void **state) {
   (void)state;
-  /* Regression test for a fixed bug: src/core/answer.c:37 (nf_answer_set_error) truncates the message
-   * to 255 bytes in the middle of a UTF-8 character; json_string() then
-   * refuses it and nf_answer_to_json (answer.c:61) silently drops the
-   * "error" key, so the producer gets {"ok":false,...} with no reason.
-   * (The msgpack encoder sends the invalid UTF-8 as it is.) */
+  /* Regression test for a fixed bug: src/core/answer.c:37 (nf_answer_set_error) truncates the
+   * message to 255 bytes in the middle of a UTF-8 character; json_string() then refuses it and
+   * nf_answer_to_json (answer.c:61) silently drops the "error" key, so the producer gets
+   * {"ok":false,...} with no reason. (The msgpack encoder sends the invalid UTF-8 as it is.) */
   /* 1 + 3k bytes: the 255-byte cut lands inside a character */
   char msg[400];
   msg[0] = 'x';
@@ -380,10 +378,10 @@ static void json_garbage(const char *s, size_t n) {
 
 static void test_json_garbage_fails_cleanly(void **state) {
   (void)state;
-  const char *bad[] = {"", "not json", "[1,2,3]", "\"ok\"", "{\"ok\":", "{\"ok\":true}x",
-                       "\x01\x02\xff", "{\"ok\":true,\"id\":\"\xC0\x80\"}"};
-  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-    json_garbage(bad[i], strlen(bad[i]));
+  const char *bad[] = {
+      "",         "not json",       "[1,2,3]",      "\"ok\"",
+      "{\"ok\":", "{\"ok\":true}x", "\x01\x02\xff", "{\"ok\":true,\"id\":\"\xC0\x80\"}"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) json_garbage(bad[i], strlen(bad[i]));
   char big[300];
   memset(big, '!', sizeof big);
   json_garbage(big, sizeof big);
@@ -416,8 +414,8 @@ static void mp_garbage(const void *p, size_t n) {
 
 static void test_msgpack_garbage_fails_cleanly(void **state) {
   (void)state;
-  static const uint8_t c1[] = {0xc1}, arr[] = {0x92, 0x01, 0x02},
-                       str[] = {0xa2, 'o', 'k'}, cut[] = {0x82, 0xa2, 'o', 'k', 0xc3},
+  static const uint8_t c1[] = {0xc1}, arr[] = {0x92, 0x01, 0x02}, str[] = {0xa2, 'o', 'k'},
+                       cut[] = {0x82, 0xa2, 'o', 'k', 0xc3},
                        trailing[] = {0x81, 0xa2, 'o', 'k', 0xc3, 0x00},
                        lying[] = {0xdf, 0xff, 0xff, 0xff, 0xff},
                        deep[] = {0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x90};
@@ -434,8 +432,8 @@ static void test_msgpack_garbage_fails_cleanly(void **state) {
 static void test_msgpack_wrong_value_types_ignored(void **state) {
   (void)state;
   /* {"ok":"yes","item":-1,"id":5} -> not ok, no item, no id */
-  static const uint8_t m[] = {0x83, 0xa2, 'o', 'k', 0xa3, 'y', 'e', 's', 0xa4, 'i',
-                              't',  'e',  'm', 0xff, 0xa2, 'i', 'd', 0x05};
+  static const uint8_t m[] = {0x83, 0xa2, 'o', 'k', 0xa3, 'y',  'e', 's', 0xa4,
+                              'i',  't',  'e', 'm', 0xff, 0xa2, 'i', 'd', 0x05};
   nf_answer a;
   memset(&a, 0, sizeof a);
   nf_error e = {{0}};

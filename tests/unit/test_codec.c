@@ -34,16 +34,16 @@ static void *heap_copy(const void *p, size_t n) {
   return q;
 }
 
-static int dec_json_lim(nf_item *it, const char *s, size_t n,
-                        const nf_limits *lim, nf_origin origin, nf_error *e) {
+static int dec_json_lim(nf_item *it, const char *s, size_t n, const nf_limits *lim,
+                        nf_origin origin, nf_error *e) {
   char *copy = heap_copy(s, n);
   int rc = nf_item_from_json(it, copy, n, lim, origin, e);
   free(copy);
   return rc;
 }
 
-static int dec_mp_lim(nf_item *it, const void *p, size_t n, const nf_limits *lim,
-                      nf_origin origin, nf_error *e) {
+static int dec_mp_lim(nf_item *it, const void *p, size_t n, const nf_limits *lim, nf_origin origin,
+                      nf_error *e) {
   void *copy = heap_copy(p, n);
   int rc = nf_item_from_msgpack(it, copy, n, lim, origin, e);
   free(copy);
@@ -82,11 +82,21 @@ static void pack_json(msgpack_packer *pk, const json_t *j) {
     msgpack_pack_str(pk, json_string_length(j));
     msgpack_pack_str_body(pk, json_string_value(j), json_string_length(j));
     break;
-  case JSON_INTEGER: msgpack_pack_int64(pk, json_integer_value(j)); break;
-  case JSON_REAL: msgpack_pack_double(pk, json_real_value(j)); break;
-  case JSON_TRUE: msgpack_pack_true(pk); break;
-  case JSON_FALSE: msgpack_pack_false(pk); break;
-  case JSON_NULL: msgpack_pack_nil(pk); break;
+  case JSON_INTEGER:
+    msgpack_pack_int64(pk, json_integer_value(j));
+    break;
+  case JSON_REAL:
+    msgpack_pack_double(pk, json_real_value(j));
+    break;
+  case JSON_TRUE:
+    msgpack_pack_true(pk);
+    break;
+  case JSON_FALSE:
+    msgpack_pack_false(pk);
+    break;
+  case JSON_NULL:
+    msgpack_pack_nil(pk);
+    break;
   }
 }
 
@@ -130,12 +140,10 @@ static void mpb_title_map(mpb *b, const char *t, size_t n, uint32_t extra) {
   mpb_str(b, t, n);
 }
 
-static void expect_error(int rc, const nf_error *e, const char *field,
-                         const char *what) {
+static void expect_error(int rc, const nf_error *e, const char *field, const char *what) {
   if (rc != -1) fail_msg("%s: accepted, expected an error on '%s'", what, field);
   if (strcmp(e->field, field))
-    fail_msg("%s: error on field '%s' (%s), expected '%s'", what, e->field,
-             e->msg, field);
+    fail_msg("%s: error on field '%s' (%s), expected '%s'", what, e->field, e->msg, field);
   if (!e->msg[0]) fail_msg("%s: empty error message", what);
 }
 
@@ -147,8 +155,7 @@ static void json_rejects(const char *json, const char *field) {
   nf_item_clear(&it);
 }
 
-static void mp_rejects(const void *p, size_t n, const char *field,
-                       const char *what) {
+static void mp_rejects(const void *p, size_t n, const char *field, const char *what) {
   nf_item it;
   nf_item_init(&it);
   nf_error e = {{0}};
@@ -174,8 +181,7 @@ static void both_accept(const char *json) {
   nf_item it;
   nf_item_init(&it);
   nf_error e = {{0}};
-  if (dec_json(&it, json, &e) != 0)
-    fail_msg("JSON rejected: %s: %s: %s", json, e.field, e.msg);
+  if (dec_json(&it, json, &e) != 0) fail_msg("JSON rejected: %s: %s: %s", json, e.field, e.msg);
   nf_item_clear(&it);
   msgpack_sbuffer sb;
   json_to_mp(json, &sb);
@@ -413,10 +419,10 @@ static void test_reject_empty_or_blank_title(void **state) {
 
 static void test_reject_ideographic_space_title(void **state) {
   (void)state;
-  /* Regression test for a fixed bug: src/core/fields.c:219 (nf_item_validate) strips only ' ' and '\t'
-   * when checking for an empty title, so a title made of U+3000
-   * IDEOGRAPHIC SPACE (the usual blank in Chinese text, which the tagger's
-   * folder itself treats as a space) or U+00A0 is accepted as non-empty. */
+  /* Regression test for a fixed bug: src/core/fields.c:219 (nf_item_validate) strips only ' ' and
+   * '\t' when checking for an empty title, so a title made of U+3000 IDEOGRAPHIC SPACE (the usual
+   * blank in Chinese text, which the tagger's folder itself treats as a space) or U+00A0 is
+   * accepted as non-empty. */
   both_reject("{\"title\":\"\u3000\u3000\"}", "title");
   both_reject("{\"title\":\"\\u00a0\"}", "title");
 }
@@ -464,8 +470,7 @@ static void test_title_limit_is_configurable(void **state) {
   const char *ok = "{\"title\":\"中文\"}", *bad = "{\"title\":\"中文字\"}";
   assert_int_equal(dec_json_lim(&it, ok, strlen(ok), &lim, NF_FROM_PRODUCER, &e), 0);
   nf_item_clear(&it);
-  expect_error(dec_json_lim(&it, bad, strlen(bad), &lim, NF_FROM_PRODUCER, &e),
-               &e, "title", bad);
+  expect_error(dec_json_lim(&it, bad, strlen(bad), &lim, NF_FROM_PRODUCER, &e), &e, "title", bad);
   nf_item_clear(&it);
 }
 
@@ -524,8 +529,8 @@ static void test_unknown_long_cjk_field_echoed(void **state) {
   nf_error e = {{0}};
   assert_int_equal(dec_json(&it, json, &e), -1);
   nf_item_clear(&it);
-  /* Regression test for a fixed bug: src/core/fields.c:51-54 (nf__field_find) cuts the key at 40 bytes,
-   * which splits a UTF-8 character, then finds the cut invalid and echoes
+  /* Regression test for a fixed bug: src/core/fields.c:51-54 (nf__field_find) cuts the key at 40
+   * bytes, which splits a UTF-8 character, then finds the cut invalid and echoes
    * "?" instead of the field name; it should cut at a character boundary
    * ("未知字段未知字段未知字段未" ...). */
   assert_true(strlen(e.field) >= 36);
@@ -592,8 +597,7 @@ static void test_reject_too_many_symbols(void **state) {
   nf_limits lim = nf_limits_default();
   nf_buf b = {0};
   append_str(&b, "{\"title\":\"x\",\"symbols\":[");
-  for (size_t i = 0; i <= lim.max_symbols; i++)
-    append_str(&b, i ? ",\"AAPL\"" : "\"AAPL\"");
+  for (size_t i = 0; i <= lim.max_symbols; i++) append_str(&b, i ? ",\"AAPL\"" : "\"AAPL\"");
   nf_buf_append(&b, "]}", 3); /* with the NUL */
   both_reject(b.data, "symbols");
   nf_buf_free(&b);
@@ -685,16 +689,14 @@ static void test_reject_json_escaped_nul(void **state) {
   (void)state;
   /* jansson refuses \u0000 unless asked to allow it; either an error on
    * the document ("") or on the field is acceptable, never acceptance. */
-  const char *cases[] = {"{\"title\":\"a\\u0000b\"}",
-                         "{\"title\":\"x\",\"body\":\"\\u0000\"}"};
+  const char *cases[] = {"{\"title\":\"a\\u0000b\"}", "{\"title\":\"x\",\"body\":\"\\u0000\"}"};
   for (size_t i = 0; i < 2; i++) {
     nf_item it;
     nf_item_init(&it);
     nf_error e = {{0}};
     assert_int_equal(dec_json(&it, cases[i], &e), -1);
     assert_true(e.msg[0]);
-    assert_true(!strcmp(e.field, "") || !strcmp(e.field, "title") ||
-                !strcmp(e.field, "body"));
+    assert_true(!strcmp(e.field, "") || !strcmp(e.field, "title") || !strcmp(e.field, "body"));
     nf_item_clear(&it);
   }
 }
@@ -837,13 +839,13 @@ static void test_reject_item_over_max_item_bytes(void **state) {
   nf_item it;
   nf_item_init(&it);
   nf_error e = {{0}};
-  expect_error(dec_json_lim(&it, json, strlen(json), &lim, NF_FROM_PRODUCER, &e),
-               &e, "", "JSON over max_item_bytes");
+  expect_error(dec_json_lim(&it, json, strlen(json), &lim, NF_FROM_PRODUCER, &e), &e, "",
+               "JSON over max_item_bytes");
   nf_item_clear(&it);
   msgpack_sbuffer sb;
   json_to_mp(json, &sb);
-  expect_error(dec_mp_lim(&it, sb.data, sb.size, &lim, NF_FROM_PRODUCER, &e), &e,
-               "", "msgpack over max_item_bytes");
+  expect_error(dec_mp_lim(&it, sb.data, sb.size, &lim, NF_FROM_PRODUCER, &e), &e, "",
+               "msgpack over max_item_bytes");
   nf_item_clear(&it);
   msgpack_sbuffer_destroy(&sb);
   free(body);
@@ -903,8 +905,7 @@ static void test_reject_malformed_msgpack(void **state) {
   mpb_cstr(&b, "x");
   sb_rejects(&b, "", "integer key");
   mpb_title_map(&b, "标题", 6, 0);
-  for (size_t cut = 0; cut < b.sb.size; cut++)
-    mp_rejects(b.sb.data, cut, "", "truncated map");
+  for (size_t cut = 0; cut < b.sb.size; cut++) mp_rejects(b.sb.data, cut, "", "truncated map");
   msgpack_pack_nil(&b.pk);
   sb_rejects(&b, "", "trailing byte");
   static const uint8_t reserved[] = {0x81, 0xa5, 't', 'i', 't', 'l', 'e', 0xc1};
@@ -937,8 +938,7 @@ static void test_json_whole_reals_accepted_for_integers(void **state) {
   assert_int_equal(it.published, 1700000000000LL);
   nf_item_clear(&it);
   assert_int_equal(
-      dec_json(&it, "{\"title\":\"x\",\"published\":1751600000123.0,\"priority\":3.0}", &e),
-      0);
+      dec_json(&it, "{\"title\":\"x\",\"published\":1751600000123.0,\"priority\":3.0}", &e), 0);
   assert_int_equal(it.published, 1751600000123LL);
   assert_int_equal(it.priority, 3);
   nf_item_clear(&it);
@@ -955,10 +955,10 @@ static void test_json_fractional_reals_rejected(void **state) {
 
 static void test_msgpack_whole_float_published_like_json(void **state) {
   (void)state;
-  /* Regression test for a fixed bug: src/core/codec_msgpack.c:202 (int_of) accepts only msgpack ints,
-   * while the JSON decoder accepts whole-number reals ("1.7e12 from a
-   * JavaScript producer"); JavaScript msgpack encoders write such numbers
-   * as float64, so the same producer's item fails in msgpack framing. */
+  /* Regression test for a fixed bug: src/core/codec_msgpack.c:202 (int_of) accepts only msgpack
+   * ints, while the JSON decoder accepts whole-number reals ("1.7e12 from a JavaScript producer");
+   * JavaScript msgpack encoders write such numbers as float64, so the same producer's item fails in
+   * msgpack framing. */
   mpb b;
   mpb_title_map(&b, "x", 1, 1);
   mpb_cstr(&b, "published");
@@ -1143,8 +1143,8 @@ static void test_id_clock_going_back_still_increases(void **state) {
   memset(&g, 0, sizeof g);
   char prev[27], cur[27];
   nf_id_generate(&g, 1751600005000LL, prev);
-  const int64_t back[] = {1751600004999LL, 1751600000000LL, 1751600005000LL,
-                          1000LL, 1751600004000LL};
+  const int64_t back[] = {1751600004999LL, 1751600000000LL, 1751600005000LL, 1000LL,
+                          1751600004000LL};
   for (size_t i = 0; i < sizeof back / sizeof back[0]; i++) {
     nf_id_generate(&g, back[i], cur);
     assert_id_shape(cur);
@@ -1183,9 +1183,9 @@ static void test_id_generators_differ(void **state) {
 
 static void test_id_at_time_zero_increasing(void **state) {
   (void)state;
-  /* Regression test for a fixed bug: src/core/item.c:119 (nf_id_generate) treats last_ms == 0 as "no
-   * id yet", so a clock reading 0 (or negative, which is clamped to 0)
-   * re-randomises on every call and ids stop increasing.  Low impact. */
+  /* Regression test for a fixed bug: src/core/item.c:119 (nf_id_generate) treats last_ms == 0 as
+   * "no id yet", so a clock reading 0 (or negative, which is clamped to 0) re-randomises on every
+   * call and ids stop increasing.  Low impact. */
   nf_idgen g;
   memset(&g, 0, sizeof g);
   char prev[27], cur[27];
@@ -1201,10 +1201,10 @@ static void test_id_at_time_zero_increasing(void **state) {
 
 static void test_topic_valid_examples(void **state) {
   (void)state;
-  const char *good[] = {"finance.flash", "sym.09968.HK", "tech", "a", "a-b_c.D9",
-                        "sym.BRK.B.US", "headline"};
-  const char *bad[] = {"", "a..b", ".a", "a.", ".", "a b", "中文", "finance.>",
-                       "a/b", "a*", "tab\t"};
+  const char *good[] = {"finance.flash", "sym.09968.HK", "tech",    "a",
+                        "a-b_c.D9",      "sym.BRK.B.US", "headline"};
+  const char *bad[] = {"",     "a..b",      ".a",  "a.", ".",    "a b",
+                       "中文", "finance.>", "a/b", "a*", "tab\t"};
   for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
     if (!nf_topic_valid(good[i], strlen(good[i]))) fail_msg("'%s' refused", good[i]);
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
@@ -1233,10 +1233,9 @@ static void test_sub_prefix(void **state) {
   check_prefix("finance.flash.>", "finance.flash.", 14);
   check_prefix(">", "", 0);
   check_prefix("sym.09968.HK", "sym.09968.HK\0", 13);
-  const char *bad[] = {"", "a..b", ".>", "finance.>.x", ">x", "fin>", "a b",
-                       "finance.*", "中文", "finance.", ">>", "a.>>"};
-  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-    check_prefix(bad[i], NULL, -1);
+  const char *bad[] = {"",    "a..b",      ".>",   "finance.>.x", ">x", "fin>",
+                       "a b", "finance.*", "中文", "finance.",    ">>", "a.>>"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) check_prefix(bad[i], NULL, -1);
 }
 
 static void test_sub_prefix_respects_out_size(void **state) {
@@ -1267,8 +1266,7 @@ static int on_item(void *ctx, nf_item *it) {
 }
 
 /* Appends one message map for an item with TITLE on TOPIC with SEQ. */
-static void add_message_map(nf_buf *out, const char *topic, const char *title,
-                            uint64_t seq) {
+static void add_message_map(nf_buf *out, const char *topic, const char *title, uint64_t seq) {
   nf_item it;
   nf_item_init(&it);
   it.title = nf_item_strdup(&it, title, strlen(title));

@@ -176,23 +176,22 @@ static void test_every_key_can_be_set(void **state) {
   (void)state;
   nfd_config c;
   char err[512];
-  const char *text =
-      "ingest:\n"
-      "  listen: [tcp://0.0.0.0:9000, ipc:///run/newsfeed/ingest.sock]\n"
-      "  max_item_bytes: 65536\n"
-      "  max_pending_bytes: 8192\n"
-      "  max_connections: 10\n"
-      "  ipc_mode: \"0600\"\n"
-      "publish:\n"
-      "  listen:\n"
-      "    - tcp://0.0.0.0:9001\n"
-      "    - ws://0.0.0.0:9002/feed\n"
-      "  batch: off\n"
-      "  send_buffer: 16\n"
-      "metrics:\n"
-      "  listen: \"off\"\n"
-      "log:\n"
-      "  level: debug\n";
+  const char *text = "ingest:\n"
+                     "  listen: [tcp://0.0.0.0:9000, ipc:///run/newsfeed/ingest.sock]\n"
+                     "  max_item_bytes: 65536\n"
+                     "  max_pending_bytes: 8192\n"
+                     "  max_connections: 10\n"
+                     "  ipc_mode: \"0600\"\n"
+                     "publish:\n"
+                     "  listen:\n"
+                     "    - tcp://0.0.0.0:9001\n"
+                     "    - ws://0.0.0.0:9002/feed\n"
+                     "  batch: off\n"
+                     "  send_buffer: 16\n"
+                     "metrics:\n"
+                     "  listen: \"off\"\n"
+                     "log:\n"
+                     "  level: debug\n";
   if (load_text(&c, text, err, sizeof err) != 0) fail_msg("%s", err);
   assert_int_equal(c.ingest_listen.n, 2);
   assert_string_equal(c.ingest_listen.v[1], "ipc:///run/newsfeed/ingest.sock");
@@ -302,10 +301,9 @@ static void test_error_bad_octal(void **state) {
 static void test_error_invalid_yaml_syntax(void **state) {
   (void)state;
   /* libyaml notices the unclosed '[' where the next key starts */
-  expect_error("ingest:\n  listen: [tcp://127.0.0.1:7450\nlog:\n  level: info\n", 3, 4,
-               "']'");
-  expect_error("ingest:\n  listen:\n    - tcp://127.0.0.1:7450\n   max_connections: 5\n",
-               4, 4, "expected key");
+  expect_error("ingest:\n  listen: [tcp://127.0.0.1:7450\nlog:\n  level: info\n", 3, 4, "']'");
+  expect_error("ingest:\n  listen:\n    - tcp://127.0.0.1:7450\n   max_connections: 5\n", 4, 4,
+               "expected key");
   expect_error("log:\n\tlevel: info\n", 2, 1, "cannot start any token"); /* a tab */
 }
 
@@ -403,10 +401,8 @@ static void test_check_tls_needs_cert_and_key(void **state) {
   (void)state;
   check_fails("publish: {listen: [\"tls+tcp://127.0.0.1:7455\"]}\n", "tls.cert");
   check_fails("publish: {listen: [\"wss://127.0.0.1:7455\"]}\n", "tls.key");
-  check_fails("publish: {listen: [\"tls+tcp://127.0.0.1:7455\"]}\ntls: {cert: a.pem}\n",
-              "tls");
-  check_fails("publish: {listen: [\"tls+tcp://127.0.0.1:7455\"]}\ntls: {key: a.key}\n",
-              "tls");
+  check_fails("publish: {listen: [\"tls+tcp://127.0.0.1:7455\"]}\ntls: {cert: a.pem}\n", "tls");
+  check_fails("publish: {listen: [\"tls+tcp://127.0.0.1:7455\"]}\ntls: {key: a.key}\n", "tls");
   check_passes("publish: {listen: [\"tls+tcp://127.0.0.1:7455\"]}\n"
                "tls: {cert: a.pem, key: a.key}\n");
 }

@@ -17,8 +17,7 @@
 #include "fold.h"
 
 /* Folds IN (LEN bytes) out of place and checks the result is WANT. */
-static void check(const char *in, size_t len, unsigned flags, const char *want,
-                  size_t want_len) {
+static void check(const char *in, size_t len, unsigned flags, const char *want, size_t want_len) {
   char *src = malloc(len ? len : 1);
   char *dst = malloc(len ? len : 1);
   assert_non_null(src);
@@ -35,8 +34,7 @@ static void check(const char *in, size_t len, unsigned flags, const char *want,
   free(dst);
 }
 
-#define CHECK(in, flags, want)                                                 \
-  check(in, sizeof(in) - 1, flags, want, sizeof(want) - 1)
+#define CHECK(in, flags, want) check(in, sizeof(in) - 1, flags, want, sizeof(want) - 1)
 
 static void test_empty(void **state) {
   (void)state;
@@ -48,12 +46,9 @@ static void test_empty(void **state) {
 static void test_ascii(void **state) {
   (void)state;
   CHECK("Hello, World 123 [AZ@`az{]", 0, "Hello, World 123 [AZ@`az{]");
-  CHECK("Hello, World 123 [AZ@`az{]", NF_FOLD_WIDTH,
-        "Hello, World 123 [AZ@`az{]");
-  CHECK("Hello, World 123 [AZ@`az{]", NF_FOLD_CASE,
-        "hello, world 123 [az@`az{]");
-  CHECK("ABCDEFGHIJKLMNOPQRSTUVWXYZ", NF_FOLD_CASE,
-        "abcdefghijklmnopqrstuvwxyz");
+  CHECK("Hello, World 123 [AZ@`az{]", NF_FOLD_WIDTH, "Hello, World 123 [AZ@`az{]");
+  CHECK("Hello, World 123 [AZ@`az{]", NF_FOLD_CASE, "hello, world 123 [az@`az{]");
+  CHECK("ABCDEFGHIJKLMNOPQRSTUVWXYZ", NF_FOLD_CASE, "abcdefghijklmnopqrstuvwxyz");
   CHECK("@[`{", NF_FOLD_CASE, "@[`{"); /* neighbours of A-Z, a-z */
   CHECK("@[`{@[`{@[`{", NF_FOLD_CASE, "@[`{@[`{@[`{");
 }
@@ -81,12 +76,9 @@ static void test_width_and_case(void **state) {
   /* Non-ASCII letters keep their case, also inside whole 8-byte words
    * whose lead bytes (C3, CE) look like 'C' and 'N' without the high bit. */
   CHECK("ÄÖÜ Σ", NF_FOLD_WIDTH | NF_FOLD_CASE, "ÄÖÜ Σ");
-  CHECK("ÄÖÜÀÉÎ ΣΑΒΓ STRASSE 中文ABC", NF_FOLD_WIDTH | NF_FOLD_CASE,
-        "ÄÖÜÀÉÎ ΣΑΒΓ strasse 中文abc");
-  CHECK("ÄÖÜÀÉÎ ΣΑΒΓ STRASSE 中文ABC", NF_FOLD_CASE,
-        "ÄÖÜÀÉÎ ΣΑΒΓ strasse 中文abc");
-  CHECK("\xC1\xDA\xC1\xDA\xC1\xDA\xC1\xDA", NF_FOLD_CASE,
-        "\xC1\xDA\xC1\xDA\xC1\xDA\xC1\xDA");
+  CHECK("ÄÖÜÀÉÎ ΣΑΒΓ STRASSE 中文ABC", NF_FOLD_WIDTH | NF_FOLD_CASE, "ÄÖÜÀÉÎ ΣΑΒΓ strasse 中文abc");
+  CHECK("ÄÖÜÀÉÎ ΣΑΒΓ STRASSE 中文ABC", NF_FOLD_CASE, "ÄÖÜÀÉÎ ΣΑΒΓ strasse 中文abc");
+  CHECK("\xC1\xDA\xC1\xDA\xC1\xDA\xC1\xDA", NF_FOLD_CASE, "\xC1\xDA\xC1\xDA\xC1\xDA\xC1\xDA");
 }
 
 static void test_invalid_and_truncated(void **state) {
@@ -105,18 +97,15 @@ static void test_invalid_and_truncated(void **state) {
 }
 
 /* Reference: obviously correct, one byte at a time. */
-static size_t ref_fold(const unsigned char *s, size_t len, unsigned char *o,
-                       unsigned flags) {
+static size_t ref_fold(const unsigned char *s, size_t len, unsigned char *o, unsigned flags) {
   size_t n = 0;
   for (size_t i = 0; i < len;) {
     unsigned c = s[i];
     size_t step = 1;
     if ((flags & NF_FOLD_WIDTH) && i + 3 <= len) {
       unsigned cp = 0;
-      if ((s[i] & 0xF0) == 0xE0 && (s[i + 1] & 0xC0) == 0x80 &&
-          (s[i + 2] & 0xC0) == 0x80)
-        cp = ((s[i] & 0x0Fu) << 12) | ((s[i + 1] & 0x3Fu) << 6) |
-             (s[i + 2] & 0x3Fu);
+      if ((s[i] & 0xF0) == 0xE0 && (s[i + 1] & 0xC0) == 0x80 && (s[i + 2] & 0xC0) == 0x80)
+        cp = ((s[i] & 0x0Fu) << 12) | ((s[i + 1] & 0x3Fu) << 6) | (s[i + 2] & 0x3Fu);
       if (cp >= 0xFF01 && cp <= 0xFF5E) {
         c = cp - 0xFF01 + 0x21;
         step = 3;

@@ -85,8 +85,8 @@ static uint32_t rng(void) { /* xorshift32, fixed seed per test */
 
 /* Feeds the stream in pieces: STEP 0 = random sizes 1..MAXSTEP, else
  * fixed STEP.  Checks buffered bytes stay within LIMIT after each feed. */
-static void feed_split(nf_framer *f, rec *r, const char *p, size_t n, size_t step,
-                       size_t maxstep, size_t limit) {
+static void feed_split(nf_framer *f, rec *r, const char *p, size_t n, size_t step, size_t maxstep,
+                       size_t limit) {
   size_t off = 0;
   while (off < n) {
     size_t k = step ? step : 1 + rng() % maxstep;
@@ -208,15 +208,14 @@ static void test_mode_undecided_after_empty_feed(void **state) {
 
 /* ---- JSON lines ---------------------------------------------------------- */
 
-static const char json_stream[] =
-    "  {\"title\":\"first\"}\n"
-    "{\"title\":\"格隆汇7月4日丨汇景控股(09968.HK)公告\"}\r\n"
-    "\n"
-    "\r\n"
-    "   \t \r\n"
-    "{\"title\":\"trailing spaces\"}   \n"
-    "{\"title\":\"ＡＩ芯片 🚀\"}\n"
-    "{\"title\":\"no newline yet\"}";
+static const char json_stream[] = "  {\"title\":\"first\"}\n"
+                                  "{\"title\":\"格隆汇7月4日丨汇景控股(09968.HK)公告\"}\r\n"
+                                  "\n"
+                                  "\r\n"
+                                  "   \t \r\n"
+                                  "{\"title\":\"trailing spaces\"}   \n"
+                                  "{\"title\":\"ＡＩ芯片 🚀\"}\n"
+                                  "{\"title\":\"no newline yet\"}";
 
 static void test_json_lines_split_anywhere(void **state) {
   (void)state;

@@ -56,8 +56,7 @@ static hits scan_n(const nf_matcher *m, const char *text, size_t len) {
 static nf_matcher *make(const char *const *terms, size_t dense_limit) {
   nf_matcher *m = nf_matcher_new();
   assert_non_null(m);
-  if (dense_limit != (size_t)-1)
-    assert_int_equal(nf_matcher_set_dense_limit(m, dense_limit), 0);
+  if (dense_limit != (size_t)-1) assert_int_equal(nf_matcher_set_dense_limit(m, dense_limit), 0);
   for (uint32_t i = 0; terms[i]; i++)
     assert_int_equal(nf_matcher_add(m, terms[i], strlen(terms[i]), i + 1), 0);
   assert_int_equal(nf_matcher_compile(m), 0);
@@ -65,29 +64,25 @@ static nf_matcher *make(const char *const *terms, size_t dense_limit) {
 }
 
 /* Expected hits as (value, start, end) triples, in report order. */
-static void expect_hits(const nf_matcher *m, const char *text, const hit *want,
-                        size_t nwant) {
+static void expect_hits(const nf_matcher *m, const char *text, const hit *want, size_t nwant) {
   hits h = scan_n(m, text, strlen(text));
   if (h.n != nwant) {
     for (size_t k = 0; k < h.n; k++)
-      print_error("hit v=%u [%zu,%zu)\n", h.v[k].value, h.v[k].start,
-                  h.v[k].end);
+      print_error("hit v=%u [%zu,%zu)\n", h.v[k].value, h.v[k].start, h.v[k].end);
     fail_msg("\"%s\": %zu hits, want %zu", text, h.n, nwant);
   }
   for (size_t k = 0; k < nwant; k++) {
-    if (h.v[k].value != want[k].value || h.v[k].start != want[k].start ||
-        h.v[k].end != want[k].end)
-      fail_msg("\"%s\": hit %zu is v=%u [%zu,%zu), want v=%u [%zu,%zu)", text,
-               k, h.v[k].value, h.v[k].start, h.v[k].end, want[k].value,
-               want[k].start, want[k].end);
+    if (h.v[k].value != want[k].value || h.v[k].start != want[k].start || h.v[k].end != want[k].end)
+      fail_msg("\"%s\": hit %zu is v=%u [%zu,%zu), want v=%u [%zu,%zu)", text, k, h.v[k].value,
+               h.v[k].start, h.v[k].end, want[k].value, want[k].start, want[k].end);
   }
   free(h.v);
 }
 
-#define HITS(m, text, ...)                                                     \
-  do {                                                                         \
-    static const hit want_[] = {__VA_ARGS__};                                  \
-    expect_hits(m, text, want_, sizeof(want_) / sizeof(hit));                  \
+#define HITS(m, text, ...)                                                                         \
+  do {                                                                                             \
+    static const hit want_[] = {__VA_ARGS__};                                                      \
+    expect_hits(m, text, want_, sizeof(want_) / sizeof(hit));                                      \
   } while (0)
 #define NOHITS(m, text) expect_hits(m, text, NULL, 0)
 
@@ -139,20 +134,17 @@ static void test_overlapping_cjk(void **state) {
   static const char *terms[] = {"他", "她", "她们", "们的", "他们的", NULL};
   for (size_t l = 0; l < NLIMITS; l++) {
     nf_matcher *m = make(terms, limits[l]);
-    HITS(m, "她们的他们的", {2, 0, 3}, {3, 0, 6}, {4, 3, 9}, {1, 9, 12},
-         {5, 9, 18}, {4, 12, 18});
+    HITS(m, "她们的他们的", {2, 0, 3}, {3, 0, 6}, {4, 3, 9}, {1, 9, 12}, {5, 9, 18}, {4, 12, 18});
     nf_matcher_free(m);
   }
 }
 
 static void test_cjk_substrings(void **state) {
   (void)state;
-  static const char *terms[] = {"中国",     "国人", "中国人民",
-                                "人民银行", "银",   NULL};
+  static const char *terms[] = {"中国", "国人", "中国人民", "人民银行", "银", NULL};
   for (size_t l = 0; l < NLIMITS; l++) {
     nf_matcher *m = make(terms, limits[l]);
-    HITS(m, "中国人民银行", {1, 0, 6}, {2, 3, 9}, {3, 0, 12}, {5, 12, 15},
-         {4, 6, 18});
+    HITS(m, "中国人民银行", {1, 0, 6}, {2, 3, 9}, {3, 0, 12}, {5, 12, 15}, {4, 6, 18});
     NOHITS(m, "中人国");
     nf_matcher_free(m);
   }
@@ -331,8 +323,7 @@ static void test_stop(void **state) {
 /* Randomized cross-check                                                 */
 /* ---------------------------------------------------------------------- */
 
-static const char ALPHABET[] = {'a', 'b',    'c',    '1', ' ',
-                                '-', '\xE4', '\xB8', '\0'};
+static const char ALPHABET[] = {'a', 'b', 'c', '1', ' ', '-', '\xE4', '\xB8', '\0'};
 #define NALPHA sizeof(ALPHABET)
 
 static uint32_t rnd(uint64_t *s) {
@@ -341,8 +332,7 @@ static uint32_t rnd(uint64_t *s) {
 }
 
 static int alnum(unsigned char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-         (c >= 'A' && c <= 'Z');
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
 typedef struct term {
@@ -351,8 +341,7 @@ typedef struct term {
 } term;
 
 /* The rule from matcher.h, checked the slow and obvious way. */
-static void naive(const term *terms, size_t nt, const char *t, size_t len,
-                  hits *h) {
+static void naive(const term *terms, size_t nt, const char *t, size_t len, hits *h) {
   const unsigned char *u = (const unsigned char *)t;
   for (size_t end = 1; end <= len; end++) {
     for (size_t k = 0; k < nt; k++) {
@@ -379,8 +368,7 @@ static void cross_check_round(uint64_t *seed, size_t nterms, size_t ntexts) {
   assert_non_null(terms);
   for (size_t k = 0; k < nterms; k++) {
     terms[k].len = 1 + rnd(seed) % 6;
-    for (size_t i = 0; i < terms[k].len; i++)
-      terms[k].s[i] = ALPHABET[rnd(seed) % NALPHA];
+    for (size_t i = 0; i < terms[k].len; i++) terms[k].s[i] = ALPHABET[rnd(seed) % NALPHA];
   }
   nf_matcher *ms[NLIMITS];
   for (size_t l = 0; l < NLIMITS; l++) {
@@ -388,32 +376,27 @@ static void cross_check_round(uint64_t *seed, size_t nterms, size_t ntexts) {
     assert_non_null(ms[l]);
     if (limits[l] != (size_t)-1) nf_matcher_set_dense_limit(ms[l], limits[l]);
     for (size_t k = 0; k < nterms; k++)
-      assert_int_equal(
-          nf_matcher_add(ms[l], terms[k].s, terms[k].len, (uint32_t)k), 0);
+      assert_int_equal(nf_matcher_add(ms[l], terms[k].s, terms[k].len, (uint32_t)k), 0);
     assert_int_equal(nf_matcher_compile(ms[l]), 0);
   }
   for (size_t r = 0; r < ntexts; r++) {
     char text[200];
     size_t len = rnd(seed) % sizeof(text);
-    for (size_t i = 0; i < len; i++)
-      text[i] = ALPHABET[rnd(seed) % NALPHA];
+    for (size_t i = 0; i < len; i++) text[i] = ALPHABET[rnd(seed) % NALPHA];
     hits want = {0};
     naive(terms, nterms, text, len, &want);
     if (want.n) qsort(want.v, want.n, sizeof(hit), hit_cmp);
     for (size_t l = 0; l < NLIMITS; l++) {
       hits got = scan_n(ms[l], text, len);
-      for (size_t k = 1; k < got.n; k++)
-        assert_true(got.v[k - 1].end <= got.v[k].end);
+      for (size_t k = 1; k < got.n; k++) assert_true(got.v[k - 1].end <= got.v[k].end);
       if (got.n) qsort(got.v, got.n, sizeof(hit), hit_cmp);
       assert_int_equal(got.n, want.n);
-      for (size_t k = 0; k < want.n; k++)
-        assert_int_equal(hit_cmp(&got.v[k], &want.v[k]), 0);
+      for (size_t k = 0; k < want.n; k++) assert_int_equal(hit_cmp(&got.v[k], &want.v[k]), 0);
       free(got.v);
     }
     free(want.v);
   }
-  for (size_t l = 0; l < NLIMITS; l++)
-    nf_matcher_free(ms[l]);
+  for (size_t l = 0; l < NLIMITS; l++) nf_matcher_free(ms[l]);
   free(terms);
 }
 
@@ -429,19 +412,17 @@ static void test_random_cross_check(void **state) {
  * lockstep, later slices queueing their matches).  Compare it with the
  * naive reference, in order, for dense and sparse automata, with term
  * sets giving many matches (queues fill up) and few (they do not). */
-static void long_text_round(uint64_t *seed, size_t nterms, size_t maxlen,
-                            size_t len, const char *alphabet, size_t na) {
+static void long_text_round(uint64_t *seed, size_t nterms, size_t maxlen, size_t len,
+                            const char *alphabet, size_t na) {
   term *terms = malloc(nterms * sizeof(term));
   char *text = malloc(len);
   assert_non_null(terms);
   assert_non_null(text);
   for (size_t k = 0; k < nterms; k++) {
     terms[k].len = 1 + rnd(seed) % maxlen;
-    for (size_t i = 0; i < terms[k].len; i++)
-      terms[k].s[i] = alphabet[rnd(seed) % na];
+    for (size_t i = 0; i < terms[k].len; i++) terms[k].s[i] = alphabet[rnd(seed) % na];
   }
-  for (size_t i = 0; i < len; i++)
-    text[i] = alphabet[rnd(seed) % na];
+  for (size_t i = 0; i < len; i++) text[i] = alphabet[rnd(seed) % na];
   hits want = {0};
   naive(terms, nterms, text, len, &want);
   for (size_t l = 0; l < NLIMITS; l++) {
@@ -449,13 +430,11 @@ static void long_text_round(uint64_t *seed, size_t nterms, size_t maxlen,
     assert_non_null(m);
     if (limits[l] != (size_t)-1) nf_matcher_set_dense_limit(m, limits[l]);
     for (size_t k = 0; k < nterms; k++)
-      assert_int_equal(nf_matcher_add(m, terms[k].s, terms[k].len, (uint32_t)k),
-                       0);
+      assert_int_equal(nf_matcher_add(m, terms[k].s, terms[k].len, (uint32_t)k), 0);
     assert_int_equal(nf_matcher_compile(m), 0);
     hits got = scan_n(m, text, len);
     /* Same multiset, and ends never go backwards. */
-    for (size_t k = 1; k < got.n; k++)
-      assert_true(got.v[k - 1].end <= got.v[k].end);
+    for (size_t k = 1; k < got.n; k++) assert_true(got.v[k - 1].end <= got.v[k].end);
     assert_int_equal(got.n, want.n);
     hit *sorted = malloc((got.n ? got.n : 1) * sizeof(hit));
     assert_non_null(sorted);
@@ -465,8 +444,7 @@ static void long_text_round(uint64_t *seed, size_t nterms, size_t maxlen,
     assert_non_null(w);
     if (want.n) memcpy(w, want.v, want.n * sizeof(hit));
     if (want.n) qsort(w, want.n, sizeof(hit), hit_cmp);
-    for (size_t k = 0; k < want.n; k++)
-      assert_int_equal(hit_cmp(&sorted[k], &w[k]), 0);
+    for (size_t k = 0; k < want.n; k++) assert_int_equal(hit_cmp(&sorted[k], &w[k]), 0);
     /* Stopping half way gives exactly the first hits of a full scan. */
     if (got.n > 2) {
       hits part = {0};
@@ -514,8 +492,7 @@ static void test_memory(void **state) {
   for (uint32_t k = 0; k < 20000; k++) {
     char t[12];
     size_t len = 2 + rnd(&seed) % 10;
-    for (size_t i = 0; i < len; i++)
-      t[i] = (char)('a' + rnd(&seed) % 26);
+    for (size_t i = 0; i < len; i++) t[i] = (char)('a' + rnd(&seed) % 26);
     assert_int_equal(nf_matcher_add(big, t, len, k), 0);
     assert_int_equal(nf_matcher_add(small, t, len, k), 0);
   }
@@ -526,11 +503,9 @@ static void test_memory(void **state) {
   assert_true(ms > 20000 * 8); /* at least the outputs */
   assert_true(mb < ((size_t)40 << 20));
   const char *text = "zz qwerty abc xyz hello world";
-  hits a = scan_n(big, text, strlen(text)),
-       b = scan_n(small, text, strlen(text));
+  hits a = scan_n(big, text, strlen(text)), b = scan_n(small, text, strlen(text));
   assert_int_equal(a.n, b.n);
-  for (size_t k = 0; k < a.n; k++)
-    assert_int_equal(hit_cmp(&a.v[k], &b.v[k]), 0);
+  for (size_t k = 0; k < a.n; k++) assert_int_equal(hit_cmp(&a.v[k], &b.v[k]), 0);
   free(a.v);
   free(b.v);
   nf_matcher_free(big);

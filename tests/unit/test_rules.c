@@ -82,8 +82,8 @@ static void expect_topic(nf_tagger *t, const spec *s, const char *topic, bool wa
   if (has_topic(&it, topic) != want) {
     char got[512];
     dump_topics(&it, got, sizeof got);
-    fail_msg("'%s' / '%s': %s %s; topics: %s", s->title ? s->title : "",
-             s->body ? s->body : "", want ? "missing" : "unexpected", topic, got);
+    fail_msg("'%s' / '%s': %s %s; topics: %s", s->title ? s->title : "", s->body ? s->body : "",
+             want ? "missing" : "unexpected", topic, got);
   }
   nf_item_clear(&it);
 }
@@ -103,8 +103,8 @@ static void expect_body(nf_tagger *t, const char *body, const char *topic, bool 
   expect_topic(t, &s, topic, want);
 }
 
-static const nf_reason *find_reason(const nf_explain *ex, const char *topic,
-                                    const char *what, const char *detail) {
+static const nf_reason *find_reason(const nf_explain *ex, const char *topic, const char *what,
+                                    const char *detail) {
   for (size_t i = 0; i < ex->n; i++) {
     const nf_reason *r = &ex->r[i];
     if (!strcmp(r->topic, topic) && !strcmp(r->what, what) &&
@@ -116,13 +116,12 @@ static const nf_reason *find_reason(const nf_explain *ex, const char *topic,
 
 /* ---- terms --------------------------------------------------------------- */
 
-static const char ai_rules[] =
-    "version: 1\n"
-    "topics:\n"
-    "  tech.ai:\n"
-    "    terms:\n"
-    "      - weight: 1\n"
-    "        match: [AI, 芯片]\n";
+static const char ai_rules[] = "version: 1\n"
+                               "topics:\n"
+                               "  tech.ai:\n"
+                               "    terms:\n"
+                               "      - weight: 1\n"
+                               "        match: [AI, 芯片]\n";
 
 static void test_ai_term_respects_word_boundaries(void **state) {
   (void)state;
@@ -153,13 +152,12 @@ static void test_cjk_terms_match_as_substrings(void **state) {
   nf_tagger_free(t);
 }
 
-static const char score_rules[] =
-    "topics:\n"
-    "  t:\n"
-    "    threshold: 2\n"
-    "    terms:\n"
-    "      - weight: 1\n"
-    "        match: [alpha, beta, 阿尔法]\n";
+static const char score_rules[] = "topics:\n"
+                                  "  t:\n"
+                                  "    threshold: 2\n"
+                                  "    terms:\n"
+                                  "      - weight: 1\n"
+                                  "        match: [alpha, beta, 阿尔法]\n";
 
 static void test_one_body_hit_below_threshold(void **state) {
   (void)state;
@@ -199,9 +197,8 @@ static void test_same_term_twice_in_body_counts_once(void **state) {
 
 static void test_field_weights_configurable(void **state) {
   (void)state;
-  nf_tagger *t = compile_rules(
-      "weights: {title: 1, summary: 0, body: 2}\n"
-      "topics:\n  t:\n    terms: [alpha]\n");
+  nf_tagger *t = compile_rules("weights: {title: 1, summary: 0, body: 2}\n"
+                               "topics:\n  t:\n    terms: [alpha]\n");
   expect_title(t, "alpha", "t", false);
   spec s = {.kind = NF_KIND_ARTICLE, .title = "x", .summary = "alpha"};
   expect_topic(t, &s, "t", false);
@@ -211,15 +208,14 @@ static void test_field_weights_configurable(void **state) {
 
 static void test_fields_title_group_ignores_body(void **state) {
   (void)state;
-  nf_tagger *t = compile_rules(
-      "topics:\n"
-      "  t:\n"
-      "    terms:\n"
-      "      - weight: 5\n"
-      "        fields: [title]\n"
-      "        match: [alpha]\n"
-      "      - fields: [body]\n"
-      "        match: [gamma]\n");
+  nf_tagger *t = compile_rules("topics:\n"
+                               "  t:\n"
+                               "    terms:\n"
+                               "      - weight: 5\n"
+                               "        fields: [title]\n"
+                               "        match: [alpha]\n"
+                               "      - fields: [body]\n"
+                               "        match: [gamma]\n");
   expect_body(t, "alpha alpha", "t", false);
   expect_title(t, "alpha", "t", true);
   expect_title(t, "gamma", "t", false);
@@ -229,14 +225,13 @@ static void test_fields_title_group_ignores_body(void **state) {
 
 /* ---- filters and signals ------------------------------------------------- */
 
-static const char sports_rules[] =
-    "topics:\n"
-    "  sports:\n"
-    "    terms:\n"
-    "      - weight: 2\n"
-    "        match: [冠军, football]\n"
-    "    exclude:\n"
-    "      - match: [销量冠军, boxing day]\n";
+static const char sports_rules[] = "topics:\n"
+                                   "  sports:\n"
+                                   "    terms:\n"
+                                   "      - weight: 2\n"
+                                   "        match: [冠军, football]\n"
+                                   "    exclude:\n"
+                                   "      - match: [销量冠军, boxing day]\n";
 
 static void test_exclude_vetoes(void **state) {
   (void)state;
@@ -249,10 +244,9 @@ static void test_exclude_vetoes(void **state) {
   nf_tagger_free(t);
 }
 
-static const char source_rules[] =
-    "topics:\n"
-    "  finance.flash:\n"
-    "    sources: [格隆汇, Reuters, \"ＡＡＳＴＯＣＫＳ\"]\n";
+static const char source_rules[] = "topics:\n"
+                                   "  finance.flash:\n"
+                                   "    sources: [格隆汇, Reuters, \"ＡＡＳＴＯＣＫＳ\"]\n";
 
 static void expect_source(nf_tagger *t, const char *source, bool want) {
   spec s = {.kind = NF_KIND_FLASH, .title = "x", .source = source};
@@ -274,17 +268,16 @@ static void test_sources_case_and_width_insensitive(void **state) {
   nf_tagger_free(t);
 }
 
-static const char kind_rules[] =
-    "topics:\n"
-    "  flashes:\n"
-    "    kinds: [flash]\n"
-    "    all: true\n"
-    "  articles:\n"
-    "    kinds: [article]\n"
-    "    terms: [alpha]\n"
-    "  tickers:\n"
-    "    kinds: [ticker]\n"
-    "    sources: [wire]\n";
+static const char kind_rules[] = "topics:\n"
+                                 "  flashes:\n"
+                                 "    kinds: [flash]\n"
+                                 "    all: true\n"
+                                 "  articles:\n"
+                                 "    kinds: [article]\n"
+                                 "    terms: [alpha]\n"
+                                 "  tickers:\n"
+                                 "    kinds: [ticker]\n"
+                                 "    sources: [wire]\n";
 
 static void test_kinds_filter(void **state) {
   (void)state;
@@ -300,13 +293,12 @@ static void test_kinds_filter(void **state) {
   nf_tagger_free(t);
 }
 
-static const char from_rules[] =
-    "topics:\n"
-    "  finance.flash:\n"
-    "    kinds: [flash]\n"
-    "    from: [finance.market]\n"
-    "  finance.market:\n"
-    "    terms: [股市, stocks]\n";
+static const char from_rules[] = "topics:\n"
+                                 "  finance.flash:\n"
+                                 "    kinds: [flash]\n"
+                                 "    from: [finance.market]\n"
+                                 "  finance.market:\n"
+                                 "    terms: [股市, stocks]\n";
 
 static void test_from_follows_other_topic(void **state) {
   (void)state;
@@ -322,12 +314,11 @@ static void test_from_follows_other_topic(void **state) {
   nf_tagger_free(t);
 }
 
-static const char symbol_rules[] =
-    "topics:\n"
-    "  quotes:\n"
-    "    symbols: true\n"
-    "  quiet:\n"
-    "    symbols: false\n";
+static const char symbol_rules[] = "topics:\n"
+                                   "  quotes:\n"
+                                   "    symbols: true\n"
+                                   "  quiet:\n"
+                                   "    symbols: false\n";
 
 static void test_symbols_true_topic(void **state) {
   (void)state;
@@ -342,17 +333,16 @@ static void test_symbols_true_topic(void **state) {
   nf_tagger_free(t);
 }
 
-static const char implies_rules[] =
-    "topics:\n"
-    "  tech:\n"
-    "    kinds: [article]\n"
-    "    terms: [software]\n"
-    "    exclude: [softball]\n"
-    "  tech.ai:\n"
-    "    implies: [tech]\n"
-    "    terms:\n"
-    "      - weight: 3\n"
-    "        match: [AI]\n";
+static const char implies_rules[] = "topics:\n"
+                                    "  tech:\n"
+                                    "    kinds: [article]\n"
+                                    "    terms: [software]\n"
+                                    "    exclude: [softball]\n"
+                                    "  tech.ai:\n"
+                                    "    implies: [tech]\n"
+                                    "    terms:\n"
+                                    "      - weight: 3\n"
+                                    "        match: [AI]\n";
 
 static void test_implies_parent_topic(void **state) {
   (void)state;
@@ -390,9 +380,9 @@ static void test_all_true_tags_every_item(void **state) {
 
 static void test_headline_is_compact(void **state) {
   (void)state;
-  nf_tagger *t = compile_rules(
-      "topics:\n  headline: {all: true}\n  brief: {compact: true, all: true}\n"
-      "  full: {compact: false, all: true}\n");
+  nf_tagger *t =
+      compile_rules("topics:\n  headline: {all: true}\n  brief: {compact: true, all: true}\n"
+                    "  full: {compact: false, all: true}\n");
   const nf_rules *r = nf_tagger_rules(t);
   assert_true(nf_rules_compact(r, "headline"));
   assert_true(nf_rules_compact(r, "brief"));
@@ -502,16 +492,17 @@ static void test_explain_lists_term_field_and_score(void **state) {
 
 static void test_explain_other_reasons(void **state) {
   (void)state;
-  nf_tagger *t = compile_rules(
-      "topics:\n"
-      "  sports:\n    terms: [football]\n    exclude: [boxing day]\n"
-      "  wire:\n    sources: [Reuters]\n    implies: [parent]\n"
-      "  parent: {}\n"
-      "  quotes:\n    symbols: true\n"
-      "  headline:\n    all: true\n");
+  nf_tagger *t = compile_rules("topics:\n"
+                               "  sports:\n    terms: [football]\n    exclude: [boxing day]\n"
+                               "  wire:\n    sources: [Reuters]\n    implies: [parent]\n"
+                               "  parent: {}\n"
+                               "  quotes:\n    symbols: true\n"
+                               "  headline:\n    all: true\n");
   nf_explain ex = {0};
   nf_item it;
-  spec s = {.kind = NF_KIND_FLASH, .title = "Football on Boxing Day", .source = "reuters",
+  spec s = {.kind = NF_KIND_FLASH,
+            .title = "Football on Boxing Day",
+            .source = "reuters",
             .symbols = {"AAPL"}};
   tag(t, &it, &s, &ex);
   const nf_reason *r = find_reason(&ex, "sports", "exclude", "boxing day");
@@ -550,20 +541,20 @@ static void test_error_unknown_topic_key(void **state) {
 
 static void test_error_unknown_group_key(void **state) {
   (void)state;
-  expect_compile_error("topics:\n  t:\n    terms:\n      - wieght: 2\n        match: [a]\n",
-                       4, 9, "'wieght'");
-  expect_compile_error("topics:\n  t:\n    exclude:\n      - weight: 2\n        match: [a]\n",
-                       4, 9, "'weight'");
+  expect_compile_error("topics:\n  t:\n    terms:\n      - wieght: 2\n        match: [a]\n", 4, 9,
+                       "'wieght'");
+  expect_compile_error("topics:\n  t:\n    exclude:\n      - weight: 2\n        match: [a]\n", 4, 9,
+                       "'weight'");
 }
 
 static void test_error_weight_out_of_range(void **state) {
   (void)state;
-  expect_compile_error("topics:\n  t:\n    terms:\n      - weight: 0\n        match: [a]\n",
-                       4, 17, "weight");
-  expect_compile_error("topics:\n  t:\n    terms:\n      - weight: 101\n        match: [a]\n",
-                       4, 17, "weight");
-  expect_compile_error("topics:\n  t:\n    terms:\n      - weight: heavy\n        match: [a]\n",
-                       4, 17, "weight");
+  expect_compile_error("topics:\n  t:\n    terms:\n      - weight: 0\n        match: [a]\n", 4, 17,
+                       "weight");
+  expect_compile_error("topics:\n  t:\n    terms:\n      - weight: 101\n        match: [a]\n", 4,
+                       17, "weight");
+  expect_compile_error("topics:\n  t:\n    terms:\n      - weight: heavy\n        match: [a]\n", 4,
+                       17, "weight");
 }
 
 static void test_error_from_unknown_topic(void **state) {
@@ -576,22 +567,20 @@ static void test_error_from_unknown_topic(void **state) {
 static void test_error_cycle(void **state) {
   (void)state;
   expect_compile_error("topics:\n  a:\n    from: [b]\n  b:\n    from: [a]\n", 2, 3, "cycle");
-  expect_compile_error("topics:\n  a:\n    implies: [b]\n  b:\n    implies: [a]\n", 2, 3,
-                       "cycle");
-  expect_compile_error("topics:\n  a:\n    from: [b]\n    implies: [b]\n  b: {}\n", 2, 3,
-                       "cycle");
+  expect_compile_error("topics:\n  a:\n    implies: [b]\n  b:\n    implies: [a]\n", 2, 3, "cycle");
+  expect_compile_error("topics:\n  a:\n    from: [b]\n    implies: [b]\n  b: {}\n", 2, 3, "cycle");
   expect_compile_error("topics:\n  a:\n    from: [a]\n", 2, 3, "cycle");
   /* b -> a (from), a -> c (implies), c -> b (from) */
-  expect_compile_error("topics:\n  a: {from: [b], implies: [c]}\n  b: {from: [c]}\n  c: {}\n",
-                       2, 3, "cycle");
+  expect_compile_error("topics:\n  a: {from: [b], implies: [c]}\n  b: {from: [c]}\n  c: {}\n", 2, 3,
+                       "cycle");
   /* a diamond is not a cycle */
-  nf_tagger_free(compile_rules("topics:\n  a: {from: [b]}\n  b: {from: [c]}\n  c: {implies: [a]}\n"));
+  nf_tagger_free(
+      compile_rules("topics:\n  a: {from: [b]}\n  b: {from: [c]}\n  c: {implies: [a]}\n"));
 }
 
 static void test_error_duplicate_topic(void **state) {
   (void)state;
-  expect_compile_error("topics:\n  t: {all: true}\n  u: {}\n  t: {}\n", 4, 3,
-                       "duplicate key 't'");
+  expect_compile_error("topics:\n  t: {all: true}\n  u: {}\n  t: {}\n", 4, 3, "duplicate key 't'");
 }
 
 static void test_error_invalid_topic_name(void **state) {
@@ -637,12 +626,11 @@ static void test_error_other_structure(void **state) {
   (void)state;
   expect_compile_error("verison: 1\ntopics:\n  t: {}\n", 1, 1, "'verison'");
   expect_compile_error("topics:\n  t:\n    kinds: [video]\n", 3, 13, "kinds");
-  expect_compile_error("topics:\n  t:\n    terms:\n      - fields: [head]\n        match: [a]\n",
-                       4, 18, "fields");
+  expect_compile_error("topics:\n  t:\n    terms:\n      - fields: [head]\n        match: [a]\n", 4,
+                       18, "fields");
   expect_compile_error("weights: {titel: 3}\ntopics:\n  t: {}\n", 1, 11, "weights");
   expect_compile_error("topics:\n  t: {}\n---\ntopics:\n  u: {}\n", 1, 1, "one YAML document");
-  expect_compile_error("topics:\n  t:\n    terms: &x [a]\n  u:\n    terms: *x\n", 3, 12,
-                       "anchors");
+  expect_compile_error("topics:\n  t:\n    terms: &x [a]\n  u:\n    terms: *x\n", 3, 12, "anchors");
 }
 
 static void test_error_non_scalar_keys(void **state) {
@@ -652,8 +640,7 @@ static void test_error_non_scalar_keys(void **state) {
   expect_compile_error("topics:\n  ? [x]\n  : {}\n", 2, 5, "keys must be plain names");
   expect_compile_error("weights:\n  ? [k]\n  : 1\ntopics:\n  t: {}\n", 2, 5, "keys must be plain");
   expect_compile_error("? [a]\n: 1\ntopics:\n  t: {}\n", 1, 3, "key");
-  expect_compile_error("topics:\n  t:\n    terms:\n      - {[x]: 1, match: [a]}\n", 4, 10,
-                       "key");
+  expect_compile_error("topics:\n  t:\n    terms:\n      - {[x]: 1, match: [a]}\n", 4, 10, "key");
 }
 
 /* ---- the shipped rules --------------------------------------------------- */
@@ -679,7 +666,8 @@ static void expect_topics(nf_tagger *t, const spec *s, const char *const *want,
 static void test_builtin_hk_flash(void **state) {
   (void)state;
   nf_tagger *t = builtin();
-  spec s = {.kind = NF_KIND_FLASH, .source = "格隆汇",
+  spec s = {.kind = NF_KIND_FLASH,
+            .source = "格隆汇",
             .title = "格隆汇7月8日丨中国旭阳集团(01907.HK)公告，拟以先旧后新方式配售股份，"
                      "预计募资净额约3.2亿港元"};
   static const char *const want[] = {"headline", "finance.flash", "sym.01907.HK", NULL};
@@ -691,7 +679,8 @@ static void test_builtin_hk_flash(void **state) {
 static void test_builtin_nba_recap(void **state) {
   (void)state;
   nf_tagger *t = builtin();
-  spec s = {.kind = NF_KIND_ARTICLE, .source = "Associated Press",
+  spec s = {.kind = NF_KIND_ARTICLE,
+            .source = "Associated Press",
             .title = "Celtics rally past Knicks 118-109 behind Tatum's 38 points",
             .body = "Jayson Tatum scored 38 points, Jaylen Brown added 24 and the Boston "
                     "Celtics rallied in the fourth quarter to beat the New York Knicks "
@@ -721,7 +710,8 @@ static void test_builtin_typhoon_warning(void **state) {
 static void test_builtin_ai_chip_article(void **state) {
   (void)state;
   nf_tagger *t = builtin();
-  spec s = {.kind = NF_KIND_ARTICLE, .source = "TechWire",
+  spec s = {.kind = NF_KIND_ARTICLE,
+            .source = "TechWire",
             .title = "Startup unveils AI chips to rival Nvidia in data centers",
             .body = "The company said its new accelerator runs large language models at "
                     "half the power of current GPUs, and will ship to cloud providers next "

@@ -137,7 +137,7 @@ typedef struct fake {
   pthread_mutex_t mu;
   held items[MAX_HELD]; /* in seq order per topic */
   size_t n;
-  bool fail;            /* answer history with ok:false */
+  bool fail; /* answer history with ok:false */
   atomic_int pub_pipes;
   atomic_bool stop;
   char pub_url[64], query_url[64];
@@ -234,11 +234,10 @@ static void *serve(void *arg) {
     pthread_mutex_lock(&f->mu);
     if (op->via.str.size == 7 && !memcmp(op->via.str.ptr, "history", 7) && !f->fail)
       answer_history(f, &up.data, &b);
-    else if (op->via.str.size == 6 && !memcmp(op->via.str.ptr, "topics", 6))
-      answer_topics(f, &b);
+    else if (op->via.str.size == 6 && !memcmp(op->via.str.ptr, "topics", 6)) answer_topics(f, &b);
     else
-      nf__mp_map(&b, 2), nf__mp_cstr(&b, "ok"), nf__mp_bool(&b, false),
-          nf__mp_cstr(&b, "error"), nf__mp_cstr(&b, "history is down");
+      nf__mp_map(&b, 2), nf__mp_cstr(&b, "ok"), nf__mp_bool(&b, false), nf__mp_cstr(&b, "error"),
+          nf__mp_cstr(&b, "history is down");
     pthread_mutex_unlock(&f->mu);
     msgpack_unpacked_destroy(&up);
     nng_free(req, len);
@@ -347,9 +346,10 @@ static void expect_item(nf_sub *s, const char *topic, uint64_t seq) {
   nf_item_init(&it);
   int rc = nf_sub_next(s, &it, &ev, 3000, &err);
   if (rc == NF_SUB_EVENT)
-    fail_msg("wanted %s #%llu, got event %d %s %llu..%llu", topic, (unsigned long long)seq,
-             ev.type, ev.topic, (unsigned long long)ev.first, (unsigned long long)ev.last);
-  if (rc != NF_SUB_ITEM) fail_msg("wanted %s #%llu, got %d (%s)", topic, (unsigned long long)seq, rc, err.msg);
+    fail_msg("wanted %s #%llu, got event %d %s %llu..%llu", topic, (unsigned long long)seq, ev.type,
+             ev.topic, (unsigned long long)ev.first, (unsigned long long)ev.last);
+  if (rc != NF_SUB_ITEM)
+    fail_msg("wanted %s #%llu, got %d (%s)", topic, (unsigned long long)seq, rc, err.msg);
   assert_string_equal(it.topic, topic);
   assert_int_equal(it.seq, seq);
   nf_item_clear(&it);
@@ -366,7 +366,8 @@ static void expect_event(nf_sub *s, nf_sub_event_type type, const char *topic, u
   nf_error err = {{0}};
   nf_item_init(&it);
   int rc = nf_sub_next(s, &it, &ev, 3000, &err);
-  if (rc == NF_SUB_ITEM) fail_msg("wanted event %d, got item %s #%llu", type, it.topic, (unsigned long long)it.seq);
+  if (rc == NF_SUB_ITEM)
+    fail_msg("wanted event %d, got item %s #%llu", type, it.topic, (unsigned long long)it.seq);
   assert_int_equal(rc, NF_SUB_EVENT);
   assert_int_equal(ev.type, type);
   assert_string_equal(ev.topic, topic);

@@ -21,8 +21,7 @@
 #define MAXSYM 16
 
 /* Extracts from TEXT (LEN bytes, folded first) into OUT; returns count. */
-static size_t extract_n(const char *text, size_t len, nf_symbol *out,
-                        size_t max) {
+static size_t extract_n(const char *text, size_t len, nf_symbol *out, size_t max) {
   char *buf = malloc(len ? len : 1);
   assert_non_null(buf);
   memcpy(buf, text, len);
@@ -43,11 +42,9 @@ static void expect(const char *text, const char *const *want) {
   nf_symbol out[MAXSYM];
   size_t n = extract_n(text, strlen(text), out, MAXSYM);
   size_t w = 0;
-  while (want[w])
-    w++;
+  while (want[w]) w++;
   if (n != w) {
-    for (size_t k = 0; k < n; k++)
-      print_error("got %s\n", out[k].s);
+    for (size_t k = 0; k < n; k++) print_error("got %s\n", out[k].s);
     fail_msg("\"%s\": got %zu symbols, want %zu", text, n, w);
   }
   for (size_t k = 0; k < n; k++) {
@@ -229,8 +226,8 @@ static void test_never_symbols(void **state) {
 
 static void test_dedup_order_and_max(void **state) {
   (void)state;
-  EXPECT("贵州茅台(600519)，600519.SH，SH600519；平安银行000001.SZ；$AAPL",
-         "600519.SH", "000001.SZ", "AAPL.US");
+  EXPECT("贵州茅台(600519)，600519.SH，SH600519；平安银行000001.SZ；$AAPL", "600519.SH",
+         "000001.SZ", "AAPL.US");
   EXPECT("$AAPL 600519.SH AAPL.US sh600519", "AAPL.US", "600519.SH");
 
   nf_symbol out[8];
@@ -258,9 +255,8 @@ static void test_dedup_order_and_max(void **state) {
  * from a cut-off form, and no read past the end (checked by ASan). */
 static void test_truncations(void **state) {
   (void)state;
-  const char *text =
-      "代码：600519 (301588) 09968.HK HK:0700 SZ.000001 $BRK.B "
-      "NYSE American: XYZ BRK.B.US 600519.SS \xE4\xBB\xA3\xE7\xA0";
+  const char *text = "代码：600519 (301588) 09968.HK HK:0700 SZ.000001 $BRK.B "
+                     "NYSE American: XYZ BRK.B.US 600519.SS \xE4\xBB\xA3\xE7\xA0";
   size_t len = strlen(text);
   for (size_t cut = 0; cut <= len; cut++) {
     char *buf = malloc(cut ? cut : 1);
@@ -271,8 +267,7 @@ static void test_truncations(void **state) {
     nf_symbols_extract(buf, cut, out, &n, MAXSYM);
     for (size_t k = 0; k < n; k++) {
       char norm[NF_SYMBOL_MAX];
-      assert_int_equal(nf_symbol_normalize(out[k].s, strlen(out[k].s), norm),
-                       0);
+      assert_int_equal(nf_symbol_normalize(out[k].s, strlen(out[k].s), norm), 0);
       assert_string_equal(norm, out[k].s);
     }
     free(buf);
@@ -296,11 +291,10 @@ static void test_truncations(void **state) {
  * symbol found must be in normal form. */
 static void test_random_soup(void **state) {
   (void)state;
-  static const char *pieces[] = {
-      "6",    "0",    "5",      "1",    "9",    "(",      ")",    ".",
-      ":",    "$",    "-",      " ",    "SH",   "sz",     "HK",   "BJ",
-      "US",   "us",   "A",      "b",    "NYSE", "NASDAQ", "代码", "\xE4",
-      "\xBB", "\xFF", "600519", "0700", "\0"};
+  static const char *pieces[] = {"6",    "0",    "5",      "1",    "9",    "(",      ")",    ".",
+                                 ":",    "$",    "-",      " ",    "SH",   "sz",     "HK",   "BJ",
+                                 "US",   "us",   "A",      "b",    "NYSE", "NASDAQ", "代码", "\xE4",
+                                 "\xBB", "\xFF", "600519", "0700", "\0"};
   const size_t np = sizeof(pieces) / sizeof(pieces[0]);
   unsigned seed = 42;
   for (int round = 0; round < 5000; round++) {
@@ -324,11 +318,9 @@ static void test_random_soup(void **state) {
     assert_true(n <= 4);
     for (size_t k = 0; k < n; k++) {
       char norm[NF_SYMBOL_MAX];
-      assert_int_equal(nf_symbol_normalize(out[k].s, strlen(out[k].s), norm),
-                       0);
+      assert_int_equal(nf_symbol_normalize(out[k].s, strlen(out[k].s), norm), 0);
       assert_string_equal(norm, out[k].s);
-      for (size_t j = 0; j < k; j++)
-        assert_string_not_equal(out[j].s, out[k].s);
+      for (size_t j = 0; j < k; j++) assert_string_not_equal(out[j].s, out[k].s);
     }
     free(buf);
   }

@@ -76,29 +76,28 @@ typedef struct opts {
 } opts;
 
 static void usage(FILE *f) {
-  fprintf(f,
-          "usage: newsfeed-bench load [OPTIONS]\n\n"
-          "Drives a running newsfeedd: P producers (msgpack framing, pipelined) and\n"
-          "K subscribers (nng SUB on one topic); reports ingest rate, delivery, loss\n"
-          "(before and after filling gaps from history) and one-way latency.\n\n"
-          "  -s, --ingest URL    ingest endpoint (default " NF_DEFAULT_INGEST ")\n"
-          "      --pub URL       publish endpoint (default " NF_DEFAULT_PUBLISH ")\n"
-          "  -q, --query URL     query endpoint (default " NF_DEFAULT_QUERY ")\n"
-          "  -P, --producers N   producer connections (default 2)\n"
-          "  -K, --subscribers N subscribers (default 1)\n"
-          "  -t, --topic T       topic the subscribers take (default headline)\n"
-          "      --rate N        items/s over all producers, for --seconds (default mode,\n"
-          "                      1000/s)\n"
-          "      --seconds S     duration of a --rate run (default 5; --max: 2 per step)\n"
-          "      --burst N       N items as fast as possible\n"
-          "      --max           highest rate without loss before gap fill\n"
-          "      --flash-only    only flashes\n"
-          "      --size N        flash size in bytes (default 150-400)\n"
-          "      --window N      unanswered items per producer (default 256)\n"
-          "      --idle-ms N     end a run when nothing arrived for N ms (default 2000)\n"
-          "      --seed N        item pool seed (default 1)\n"
-          "      --json          one JSON object on stdout\n"
-          "  -h, --help          show this help\n");
+  fprintf(f, "usage: newsfeed-bench load [OPTIONS]\n\n"
+             "Drives a running newsfeedd: P producers (msgpack framing, pipelined) and\n"
+             "K subscribers (nng SUB on one topic); reports ingest rate, delivery, loss\n"
+             "(before and after filling gaps from history) and one-way latency.\n\n"
+             "  -s, --ingest URL    ingest endpoint (default " NF_DEFAULT_INGEST ")\n"
+             "      --pub URL       publish endpoint (default " NF_DEFAULT_PUBLISH ")\n"
+             "  -q, --query URL     query endpoint (default " NF_DEFAULT_QUERY ")\n"
+             "  -P, --producers N   producer connections (default 2)\n"
+             "  -K, --subscribers N subscribers (default 1)\n"
+             "  -t, --topic T       topic the subscribers take (default headline)\n"
+             "      --rate N        items/s over all producers, for --seconds (default mode,\n"
+             "                      1000/s)\n"
+             "      --seconds S     duration of a --rate run (default 5; --max: 2 per step)\n"
+             "      --burst N       N items as fast as possible\n"
+             "      --max           highest rate without loss before gap fill\n"
+             "      --flash-only    only flashes\n"
+             "      --size N        flash size in bytes (default 150-400)\n"
+             "      --window N      unanswered items per producer (default 256)\n"
+             "      --idle-ms N     end a run when nothing arrived for N ms (default 2000)\n"
+             "      --seed N        item pool seed (default 1)\n"
+             "      --json          one JSON object on stdout\n"
+             "  -h, --help          show this help\n");
 }
 
 /* ---- clocks -------------------------------------------------------------- */
@@ -121,8 +120,12 @@ typedef struct hist {
   uint64_t n, over, max_us;
 } hist;
 
-static void hist_init(hist *h) { *h = (hist){.b = bench_xcalloc(H_N, sizeof(uint64_t))}; }
-static void hist_free(hist *h) { free(h->b); }
+static void hist_init(hist *h) {
+  *h = (hist){.b = bench_xcalloc(H_N, sizeof(uint64_t))};
+}
+static void hist_free(hist *h) {
+  free(h->b);
+}
 
 static size_t hist_index(uint64_t us) {
   if (us < 2 * H_SUB) return (size_t)us;
@@ -214,7 +217,9 @@ static void sb_add(tbuf *b, const char *s, size_t n) {
   b->n += n;
   b->p[b->n] = 0;
 }
-static void sb_str(tbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
+static void sb_str(tbuf *b, const char *s) {
+  sb_add(b, s, strlen(s));
+}
 
 /* Cuts B to at most N bytes on a UTF-8 character boundary; control
  * characters become spaces (newlines too unless KEEP_NL). */
@@ -252,7 +257,8 @@ static void build_pool(pool *pl, const opts *o) {
       const char *k = json_string_value(json_object_get(it, "kind"));
       const char *lang = json_string_value(json_object_get(it, "lang"));
       if (n == cap) ci = bench_xrealloc(ci, (cap = cap ? cap * 2 : 512) * sizeof *ci);
-      ci[n++] = (citem){.title = xstrdup(t), .body = b && *b ? xstrdup(b) : NULL,
+      ci[n++] = (citem){.title = xstrdup(t),
+                        .body = b && *b ? xstrdup(b) : NULL,
                         .source = s && *s ? xstrdup(s) : NULL,
                         .zh = lang ? !strncmp(lang, "zh", 2) : has_cjk(t),
                         .flash = k && (!strcmp(k, "flash") || !strcmp(k, "ticker"))};
@@ -404,7 +410,8 @@ typedef struct u64v {
 } u64v;
 
 static void u64v_push(u64v *a, uint64_t x) {
-  if (a->n == a->cap) a->v = bench_xrealloc(a->v, (a->cap = a->cap ? a->cap * 2 : 4096) * sizeof *a->v);
+  if (a->n == a->cap)
+    a->v = bench_xrealloc(a->v, (a->cap = a->cap ? a->cap * 2 : 4096) * sizeof *a->v);
   a->v[a->n++] = x;
 }
 
@@ -705,7 +712,8 @@ static void *prod_main(void *arg) {
       double wait = due - bench_now();
       if (wait > 0) {
         struct pollfd pf = {.fd = fd, .events = POLLIN | (nf_conn_pending(c) ? POLLOUT : 0)};
-        struct timespec ts = {.tv_sec = (time_t)wait, .tv_nsec = (long)((wait - floor(wait)) * 1e9)};
+        struct timespec ts = {.tv_sec = (time_t)wait,
+                              .tv_nsec = (long)((wait - floor(wait)) * 1e9)};
         ppoll(&pf, 1, &ts, NULL);
       }
       continue;
@@ -741,7 +749,8 @@ static void *prod_main(void *arg) {
     int rc = nf_conn_recv_answer(c, &a, 10000, &err);
     if (rc == 0) take_answer(p, &a), inflight--;
     else if (rc == NF_ETIMEDOUT) {
-      snprintf(p->err, sizeof p->err, "%llu answers missing after 10 s", (unsigned long long)inflight);
+      snprintf(p->err, sizeof p->err, "%llu answers missing after 10 s",
+               (unsigned long long)inflight);
       break;
     } else goto fail;
   }
@@ -759,15 +768,15 @@ typedef struct result {
   double target_rate; /* 0 for burst */
   uint64_t items, sent, acked, rejected;
   double ingest_s, ingest_rate;
-  double burst_s;   /* first send -> last receive at every subscriber */
-  double filled_s;  /* first send -> gap fill done */
+  double burst_s;  /* first send -> last receive at every subscriber */
+  double filled_s; /* first send -> gap fill done */
   uint64_t lost_total, lost_after_fill_total;
   bool all_delivered; /* after gap fill */
   hist h;             /* all subscribers */
   struct {
     uint64_t items, msgs, lost, recovered;
     double items_s, msgs_s;
-  } *sub;
+  } * sub;
   char err[700];
 } result;
 
@@ -1006,17 +1015,20 @@ static void print_result_text(FILE *f, const result *R) {
   fprintf(f, "%llu sent, %llu acked (%llu rejected) in %.3f s = %.0f items/s ingested\n",
           (unsigned long long)R->sent, (unsigned long long)R->acked,
           (unsigned long long)R->rejected, R->ingest_s, R->ingest_rate);
-  fprintf(f, "  first send -> last receive at every subscriber: %.1f ms; gap fill done at %.1f ms\n",
+  fprintf(f,
+          "  first send -> last receive at every subscriber: %.1f ms; gap fill done at %.1f ms\n",
           R->burst_s * 1000, R->filled_s * 1000);
   for (int k = 0; k < G.o.subscribers; k++)
-    fprintf(f, "  sub %d: %llu items in %llu msgs (%.0f items/s, %.0f msgs/s), lost %llu, recovered %llu, lost after fill %llu\n",
+    fprintf(f,
+            "  sub %d: %llu items in %llu msgs (%.0f items/s, %.0f msgs/s), lost %llu, recovered "
+            "%llu, lost after fill %llu\n",
             k, (unsigned long long)R->sub[k].items, (unsigned long long)R->sub[k].msgs,
             R->sub[k].items_s, R->sub[k].msgs_s, (unsigned long long)R->sub[k].lost,
             (unsigned long long)R->sub[k].recovered,
             (unsigned long long)(R->sub[k].lost - R->sub[k].recovered));
   fprintf(f, "  latency us (%llu samples): p50 %.0f  p90 %.0f  p99 %.0f  p99.9 %.0f  max %llu\n",
-          (unsigned long long)R->h.n, hist_q(&R->h, 0.5), hist_q(&R->h, 0.9),
-          hist_q(&R->h, 0.99), hist_q(&R->h, 0.999), (unsigned long long)R->h.max_us);
+          (unsigned long long)R->h.n, hist_q(&R->h, 0.5), hist_q(&R->h, 0.9), hist_q(&R->h, 0.99),
+          hist_q(&R->h, 0.999), (unsigned long long)R->h.max_us);
   fprintf(f, "  all delivered after gap fill: %s\n", R->all_delivered ? "yes" : "no");
   if (R->err[0]) fprintf(f, "  error: %s\n", R->err);
 }
@@ -1035,47 +1047,111 @@ static double parse_num(const char *flag, const char *s) {
 
 int nf_bench_load(int argc, char **argv) {
   opts *o = &G.o;
-  *o = (opts){.ingest = NF_DEFAULT_INGEST, .pub = NF_DEFAULT_PUBLISH, .query = NF_DEFAULT_QUERY,
-              .topic = "headline", .producers = 2, .subscribers = 1, .window = 256,
-              .idle_ms = 2000, .mode = M_RATE, .rate = 1000, .seconds = -1, .seed = 1,
+  *o = (opts){.ingest = NF_DEFAULT_INGEST,
+              .pub = NF_DEFAULT_PUBLISH,
+              .query = NF_DEFAULT_QUERY,
+              .topic = "headline",
+              .producers = 2,
+              .subscribers = 1,
+              .window = 256,
+              .idle_ms = 2000,
+              .mode = M_RATE,
+              .rate = 1000,
+              .seconds = -1,
+              .seed = 1,
               .pool = 4096};
-  enum { O_PUB = 256, O_RATE, O_SECONDS, O_BURST, O_MAX, O_FLASH, O_SIZE, O_WINDOW, O_IDLE,
-         O_SEED, O_JSON };
-  static const struct option longopts[] = {
-      {"ingest", required_argument, 0, 's'}, {"pub", required_argument, 0, O_PUB},
-      {"query", required_argument, 0, 'q'}, {"producers", required_argument, 0, 'P'},
-      {"subscribers", required_argument, 0, 'K'}, {"topic", required_argument, 0, 't'},
-      {"rate", required_argument, 0, O_RATE}, {"seconds", required_argument, 0, O_SECONDS},
-      {"burst", required_argument, 0, O_BURST}, {"max", no_argument, 0, O_MAX},
-      {"flash-only", no_argument, 0, O_FLASH}, {"size", required_argument, 0, O_SIZE},
-      {"window", required_argument, 0, O_WINDOW}, {"idle-ms", required_argument, 0, O_IDLE},
-      {"seed", required_argument, 0, O_SEED}, {"json", no_argument, 0, O_JSON},
-      {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+  enum {
+    O_PUB = 256,
+    O_RATE,
+    O_SECONDS,
+    O_BURST,
+    O_MAX,
+    O_FLASH,
+    O_SIZE,
+    O_WINDOW,
+    O_IDLE,
+    O_SEED,
+    O_JSON
+  };
+  static const struct option longopts[] = {{"ingest", required_argument, 0, 's'},
+                                           {"pub", required_argument, 0, O_PUB},
+                                           {"query", required_argument, 0, 'q'},
+                                           {"producers", required_argument, 0, 'P'},
+                                           {"subscribers", required_argument, 0, 'K'},
+                                           {"topic", required_argument, 0, 't'},
+                                           {"rate", required_argument, 0, O_RATE},
+                                           {"seconds", required_argument, 0, O_SECONDS},
+                                           {"burst", required_argument, 0, O_BURST},
+                                           {"max", no_argument, 0, O_MAX},
+                                           {"flash-only", no_argument, 0, O_FLASH},
+                                           {"size", required_argument, 0, O_SIZE},
+                                           {"window", required_argument, 0, O_WINDOW},
+                                           {"idle-ms", required_argument, 0, O_IDLE},
+                                           {"seed", required_argument, 0, O_SEED},
+                                           {"json", no_argument, 0, O_JSON},
+                                           {"help", no_argument, 0, 'h'},
+                                           {0, 0, 0, 0}};
   opterr = 0;
   optind = 1;
   int ch;
   bool rate_given = false;
   while ((ch = getopt_long(argc, argv, ":s:q:P:K:t:h", longopts, NULL)) != -1) {
     switch (ch) {
-    case 's': o->ingest = optarg; break;
-    case O_PUB: o->pub = optarg; break;
-    case 'q': o->query = optarg; break;
-    case 'P': o->producers = (int)nf_parse_count(PROG, "-P", optarg); break;
-    case 'K': o->subscribers = (int)nf_parse_count(PROG, "-K", optarg); break;
-    case 't': o->topic = optarg; break;
-    case O_RATE: o->rate = parse_num("--rate", optarg), rate_given = true; break;
-    case O_SECONDS: o->seconds = parse_num("--seconds", optarg); break;
-    case O_BURST: o->mode = M_BURST, o->burst = nf_parse_count(PROG, "--burst", optarg); break;
-    case O_MAX: o->mode = M_MAX; break;
-    case O_FLASH: o->flash_only = true; break;
-    case O_SIZE: o->size = (int)nf_parse_count(PROG, "--size", optarg); break;
-    case O_WINDOW: o->window = (int)nf_parse_count(PROG, "--window", optarg); break;
-    case O_IDLE: o->idle_ms = (int)nf_parse_count(PROG, "--idle-ms", optarg); break;
-    case O_SEED: o->seed = (uint64_t)nf_parse_count(PROG, "--seed", optarg); break;
-    case O_JSON: o->json = true; break;
-    case 'h': usage(stdout); return 0;
-    case ':': nf_die(PROG, 2, "option '%s' needs a value", argv[optind - 1]);
-    default: nf_die(PROG, 2, "unknown option '%s' (see --help)", argv[optind - 1]);
+    case 's':
+      o->ingest = optarg;
+      break;
+    case O_PUB:
+      o->pub = optarg;
+      break;
+    case 'q':
+      o->query = optarg;
+      break;
+    case 'P':
+      o->producers = (int)nf_parse_count(PROG, "-P", optarg);
+      break;
+    case 'K':
+      o->subscribers = (int)nf_parse_count(PROG, "-K", optarg);
+      break;
+    case 't':
+      o->topic = optarg;
+      break;
+    case O_RATE:
+      o->rate = parse_num("--rate", optarg), rate_given = true;
+      break;
+    case O_SECONDS:
+      o->seconds = parse_num("--seconds", optarg);
+      break;
+    case O_BURST:
+      o->mode = M_BURST, o->burst = nf_parse_count(PROG, "--burst", optarg);
+      break;
+    case O_MAX:
+      o->mode = M_MAX;
+      break;
+    case O_FLASH:
+      o->flash_only = true;
+      break;
+    case O_SIZE:
+      o->size = (int)nf_parse_count(PROG, "--size", optarg);
+      break;
+    case O_WINDOW:
+      o->window = (int)nf_parse_count(PROG, "--window", optarg);
+      break;
+    case O_IDLE:
+      o->idle_ms = (int)nf_parse_count(PROG, "--idle-ms", optarg);
+      break;
+    case O_SEED:
+      o->seed = (uint64_t)nf_parse_count(PROG, "--seed", optarg);
+      break;
+    case O_JSON:
+      o->json = true;
+      break;
+    case 'h':
+      usage(stdout);
+      return 0;
+    case ':':
+      nf_die(PROG, 2, "option '%s' needs a value", argv[optind - 1]);
+    default:
+      nf_die(PROG, 2, "unknown option '%s' (see --help)", argv[optind - 1]);
     }
   }
   if (optind < argc) nf_die(PROG, 2, "unexpected argument '%s'", argv[optind]);
@@ -1094,8 +1170,8 @@ int nf_bench_load(int argc, char **argv) {
   long ns;
   while ((ns = query_subscribers()) < o->subscribers) {
     if (bench_now() > deadline)
-      nf_die(PROG, 1, "the daemon at %s shows %ld subscribers after 20 s, want %d", o->query,
-             ns, o->subscribers);
+      nf_die(PROG, 1, "the daemon at %s shows %ld subscribers after 20 s, want %d", o->query, ns,
+             o->subscribers);
     struct timespec ts = {0, 5000000};
     nanosleep(&ts, NULL); /* polling interval */
   }
@@ -1106,10 +1182,13 @@ int nf_bench_load(int argc, char **argv) {
   int status = 0;
   if (o->json) {
     fprintf(out, "{\"what\":\"load\",\"mode\":\"%s\",",
-            o->mode == M_RATE ? "rate" : o->mode == M_BURST ? "burst" : "max");
+            o->mode == M_RATE    ? "rate"
+            : o->mode == M_BURST ? "burst"
+                                 : "max");
     fprintf(out, "\"topic\":");
     bench_json_string(out, o->topic);
-    fprintf(out, ",\"producers\":%d,\"subscribers\":%d,\"window\":%d,\"flash_only\":%s,\"size\":%d,",
+    fprintf(out,
+            ",\"producers\":%d,\"subscribers\":%d,\"window\":%d,\"flash_only\":%s,\"size\":%d,",
             o->producers, o->subscribers, o->window, o->flash_only ? "true" : "false", o->size);
     fprintf(out, "\"pool_items\":%zu,\"pool_mean_bytes\":", G.pl.n);
     bench_json_number(out, (double)G.pl.bytes / (double)G.pl.n);
@@ -1119,7 +1198,8 @@ int nf_bench_load(int argc, char **argv) {
     bench_json_number(out, m.ram_gib);
     fprintf(out, "},");
   } else {
-    printf("newsfeed-bench load: %d producers, %d subscribers on %s, pool %zu items (mean %.0f bytes)%s\n",
+    printf("newsfeed-bench load: %d producers, %d subscribers on %s, pool %zu items (mean %.0f "
+           "bytes)%s\n",
            o->producers, o->subscribers, o->topic, G.pl.n, (double)G.pl.bytes / (double)G.pl.n,
            o->flash_only ? ", flashes only" : "");
   }
@@ -1146,8 +1226,8 @@ int nf_bench_load(int argc, char **argv) {
     for (;;) {
       result R;
       run_once(rate, 0, o->seconds, &R);
-      bool ok = R.lost_total == 0 && R.acked == R.items && !R.err[0] &&
-                R.ingest_rate >= 0.95 * rate;
+      bool ok =
+          R.lost_total == 0 && R.acked == R.items && !R.err[0] && R.ingest_rate >= 0.95 * rate;
       if (o->json) {
         fprintf(out, "%s{\"rate\":%.0f,\"ok\":%s,\"ingest_items_per_s\":", steps ? "," : "", rate,
                 ok ? "true" : "false");
@@ -1157,10 +1237,11 @@ int nf_bench_load(int argc, char **argv) {
         bench_json_number(out, hist_q(&R.h, 0.99));
         fprintf(out, "}");
       } else {
-        fprintf(stdout, "step %d: rate %.0f: %s (ingested %.0f/s, lost %llu, after fill %llu, p99 %.0f us)\n",
-                steps + 1, rate, ok ? "ok" : "FAIL", R.ingest_rate,
-                (unsigned long long)R.lost_total, (unsigned long long)R.lost_after_fill_total,
-                hist_q(&R.h, 0.99));
+        fprintf(
+            stdout,
+            "step %d: rate %.0f: %s (ingested %.0f/s, lost %llu, after fill %llu, p99 %.0f us)\n",
+            steps + 1, rate, ok ? "ok" : "FAIL", R.ingest_rate, (unsigned long long)R.lost_total,
+            (unsigned long long)R.lost_after_fill_total, hist_q(&R.h, 0.99));
         fflush(stdout);
       }
       steps++;

@@ -62,7 +62,6 @@
 #include <hs.h>
 #endif
 
-
 #define PROG BENCH_PROG " tag"
 #define MAX_N 16
 
@@ -78,25 +77,24 @@ typedef struct opts {
 } opts;
 
 static void usage(FILE *f) {
-  fprintf(f,
-          "usage: newsfeed-bench tag [OPTIONS]\n"
-          "\n"
-          "Speed of the tag matcher (and of Hyperscan on the same terms and texts, when\n"
-          "built with libhs) for N terms, and of the whole tagger with the default rules,\n"
-          "on >= 32 MiB of generated news items (90%% flashes of 100-300 B, 10%% articles\n"
-          "of 2-20 KB) made from the labelled corpus.  Deterministic terms and texts.\n"
-          "\n"
-          "Options:\n"
-          "      --terms N      number of terms; repeat for several (default 1000, 10000,\n"
-          "                     100000)\n"
-          "      --seconds S    minimum scanning time of each run (default 2)\n"
-          "      --runs R       runs per measurement; medians are reported (default 5)\n"
-          "      --corpus FILE  JSON Lines corpus to build texts and vocabulary from\n"
-          "                     (default: the built-in tests/corpus/labelled.jsonl)\n"
-          "      --no-hyperscan skip the Hyperscan comparison\n"
-          "      --json         one JSON object per line: one per N, then the tagger\n"
-          "      --print-terms  print the terms of each N, one per line, and exit\n"
-          "  -h, --help         show this help\n");
+  fprintf(f, "usage: newsfeed-bench tag [OPTIONS]\n"
+             "\n"
+             "Speed of the tag matcher (and of Hyperscan on the same terms and texts, when\n"
+             "built with libhs) for N terms, and of the whole tagger with the default rules,\n"
+             "on >= 32 MiB of generated news items (90%% flashes of 100-300 B, 10%% articles\n"
+             "of 2-20 KB) made from the labelled corpus.  Deterministic terms and texts.\n"
+             "\n"
+             "Options:\n"
+             "      --terms N      number of terms; repeat for several (default 1000, 10000,\n"
+             "                     100000)\n"
+             "      --seconds S    minimum scanning time of each run (default 2)\n"
+             "      --runs R       runs per measurement; medians are reported (default 5)\n"
+             "      --corpus FILE  JSON Lines corpus to build texts and vocabulary from\n"
+             "                     (default: the built-in tests/corpus/labelled.jsonl)\n"
+             "      --no-hyperscan skip the Hyperscan comparison\n"
+             "      --json         one JSON object per line: one per N, then the tagger\n"
+             "      --print-terms  print the terms of each N, one per line, and exit\n"
+             "  -h, --help         show this help\n");
 }
 
 /* ---- measurement ---------------------------------------------------------- */
@@ -353,14 +351,20 @@ typedef struct n_result {
   result hs_scan;
 } n_result;
 
-static double ms_median(double *v, size_t n) { return bench_median(v, n) * 1e3; }
+static double ms_median(double *v, size_t n) {
+  return bench_median(v, n) * 1e3;
+}
 
 static void bench_n(const opts *o, const corpus *c, const termlist *tl, n_result *nr) {
   const termset *ts = &tl->ts;
   size_t R = (size_t)o->runs;
   double *add = bench_xcalloc(R, sizeof(double)), *comp = bench_xcalloc(R, sizeof(double));
-  *nr = (n_result){.n = ts->n, .from_rules = tl->from_rules, .from_dict = tl->from_dict,
-                   .generated = tl->generated, .rules_ms = NAN, .hs_compile_ms = NAN};
+  *nr = (n_result){.n = ts->n,
+                   .from_rules = tl->from_rules,
+                   .from_dict = tl->from_dict,
+                   .generated = tl->generated,
+                   .rules_ms = NAN,
+                   .hs_compile_ms = NAN};
   nf_matcher *m = NULL;
   for (size_t r = 0; r < R; r++) {
     nf_matcher_free(m);
@@ -435,7 +439,9 @@ static const char *hs_note =
     "'said'), newsfeed applies its ASCII word-boundary rule; both scan the same folded "
     "texts, HS_MODE_BLOCK, counting matches in the callback";
 
-static double mib(size_t b) { return (double)b / (1024.0 * 1024.0); }
+static double mib(size_t b) {
+  return (double)b / (1024.0 * 1024.0);
+}
 
 /* Prints LABEL padded to WIDTH columns (UTF-8 aware). */
 static void label(const char *s, int width) {
@@ -458,7 +464,9 @@ static char *fmt(char *b, const char *f, double v) {
   return b;
 }
 
-static const char *us_fmt(double v) { return v < 10 ? "%.3f" : v < 100 ? "%.2f" : "%.1f"; }
+static const char *us_fmt(double v) {
+  return v < 10 ? "%.3f" : v < 100 ? "%.2f" : "%.1f";
+}
 
 static void print_text(const n_result *r) {
   char a[32], b[32], c2[32], d[32];
@@ -481,7 +489,8 @@ static void print_text(const n_result *r) {
   row("scan, MB/s", fmt(a, "%.0f", r->scan.mbs), hs ? fmt(b, "%.0f", r->hs_scan.mbs) : "",
       hs ? r->scan.mbs / r->hs_scan.mbs : NAN);
   row("  per second of CPU time", fmt(a, "%.0f", r->scan.mbs_cpu),
-      hs ? fmt(b, "%.0f", r->hs_scan.mbs_cpu) : "", hs ? r->scan.mbs_cpu / r->hs_scan.mbs_cpu : NAN);
+      hs ? fmt(b, "%.0f", r->hs_scan.mbs_cpu) : "",
+      hs ? r->scan.mbs_cpu / r->hs_scan.mbs_cpu : NAN);
   snprintf(a, sizeof a, "%.0f-%.0f", r->scan.mbs_lo, r->scan.mbs_hi);
   if (hs) snprintf(b, sizeof b, "%.0f-%.0f", r->hs_scan.mbs_lo, r->hs_scan.mbs_hi);
   row("  range over runs", a, hs ? b : "", NAN);
@@ -494,8 +503,8 @@ static void print_text(const n_result *r) {
     snprintf(name, sizeof name, "%s: MB/s", kind_names[k]);
     row(name, fmt(a, "%.0f", x->mbs), hs ? fmt(b, "%.0f", y->mbs) : "", hs ? x->mbs / y->mbs : NAN);
     snprintf(name, sizeof name, "%s: µs mean", kind_names[k]);
-    row(name, fmt(a, us_fmt(x->us_mean), x->us_mean), hs ? fmt(b, us_fmt(y->us_mean), y->us_mean) : "",
-        hs ? x->us_mean / y->us_mean : NAN);
+    row(name, fmt(a, us_fmt(x->us_mean), x->us_mean),
+        hs ? fmt(b, us_fmt(y->us_mean), y->us_mean) : "", hs ? x->us_mean / y->us_mean : NAN);
     snprintf(name, sizeof name, "%s: µs p50 / p99", kind_names[k]);
     char p[40], q[40];
     snprintf(p, sizeof p, "%s / %s", fmt(a, us_fmt(x->us_p50), x->us_p50),
@@ -557,9 +566,10 @@ static void json_scan(const result *s) {
 }
 
 static void print_json(const n_result *r, const opts *o, const corpus *c) {
-  printf("{\"what\":\"matcher\",\"terms\":%zu,\"terms_from_rules\":%zu,\"terms_from_dictionary\":%zu,"
-         "\"terms_generated\":%zu,\"runs\":%d,\"seconds\":",
-         r->n, r->from_rules, r->from_dict, r->generated, o->runs);
+  printf(
+      "{\"what\":\"matcher\",\"terms\":%zu,\"terms_from_rules\":%zu,\"terms_from_dictionary\":%zu,"
+      "\"terms_generated\":%zu,\"runs\":%d,\"seconds\":",
+      r->n, r->from_rules, r->from_dict, r->generated, o->runs);
   bench_json_number(stdout, o->seconds);
   printf(",\"corpus_bytes\":%zu,\"items\":%zu,\"compile_ms\":", c->fold_bytes[0] + c->fold_bytes[1],
          c->n);
@@ -598,12 +608,15 @@ static void print_json(const n_result *r, const opts *o, const corpus *c) {
 
 static void parse_opts(opts *o, int argc, char **argv) {
   enum { O_TERMS = 256, O_SECONDS, O_RUNS, O_CORPUS, O_JSON, O_NO_HS, O_PRINT };
-  static const struct option lo[] = {
-      {"terms", required_argument, 0, O_TERMS},   {"seconds", required_argument, 0, O_SECONDS},
-      {"runs", required_argument, 0, O_RUNS},     {"corpus", required_argument, 0, O_CORPUS},
-      {"json", no_argument, 0, O_JSON},           {"no-hyperscan", no_argument, 0, O_NO_HS},
-      {"print-terms", no_argument, 0, O_PRINT},   {"help", no_argument, 0, 'h'},
-      {0, 0, 0, 0}};
+  static const struct option lo[] = {{"terms", required_argument, 0, O_TERMS},
+                                     {"seconds", required_argument, 0, O_SECONDS},
+                                     {"runs", required_argument, 0, O_RUNS},
+                                     {"corpus", required_argument, 0, O_CORPUS},
+                                     {"json", no_argument, 0, O_JSON},
+                                     {"no-hyperscan", no_argument, 0, O_NO_HS},
+                                     {"print-terms", no_argument, 0, O_PRINT},
+                                     {"help", no_argument, 0, 'h'},
+                                     {0, 0, 0, 0}};
   *o = (opts){.seconds = 2, .runs = 5};
   opterr = 0;
   int c;
@@ -629,13 +642,25 @@ static void parse_opts(opts *o, int argc, char **argv) {
       o->runs = (int)n;
       break;
     }
-    case O_CORPUS: o->corpus = optarg; break;
-    case O_JSON: o->json = true; break;
-    case O_NO_HS: o->no_hs = true; break;
-    case O_PRINT: o->print_terms = true; break;
-    case 'h': usage(stdout); exit(0);
-    case ':': nf_die(PROG, 2, "%s needs a value", argv[optind - 1]);
-    default: nf_die(PROG, 2, "unknown option '%s' (see --help)", argv[optind - 1]);
+    case O_CORPUS:
+      o->corpus = optarg;
+      break;
+    case O_JSON:
+      o->json = true;
+      break;
+    case O_NO_HS:
+      o->no_hs = true;
+      break;
+    case O_PRINT:
+      o->print_terms = true;
+      break;
+    case 'h':
+      usage(stdout);
+      exit(0);
+    case ':':
+      nf_die(PROG, 2, "%s needs a value", argv[optind - 1]);
+    default:
+      nf_die(PROG, 2, "unknown option '%s' (see --help)", argv[optind - 1]);
     }
   }
   if (optind < argc) nf_die(PROG, 2, "unexpected argument '%s' (see --help)", argv[optind]);
@@ -659,7 +684,8 @@ int nf_bench_tag(int argc, char **argv) {
   tc_build_vocab(&voc, &src);
   termset seeds = {0};
   size_t n_rules = tc_load_seeds(&seeds);
-  uint32_t *perm_r = tc_permutation(n_rules, SEED ^ 1), *perm_d = tc_permutation(seeds.n - n_rules, SEED ^ 2);
+  uint32_t *perm_r = tc_permutation(n_rules, SEED ^ 1),
+           *perm_d = tc_permutation(seeds.n - n_rules, SEED ^ 2);
   if (o.print_terms) {
     for (size_t i = 0; i < o.n_terms; i++) {
       termlist tl;
@@ -757,8 +783,8 @@ int nf_bench_tag(int argc, char **argv) {
            topics, terms, rules_ms);
     printf("%-10s %10s %10s %10s %10s\n", "", "MB/s", "µs mean", "µs p50", "µs p99");
     for (int k = 0; k < NKINDS; k++)
-      printf("%-10s %10.0f %10.2f %10.2f %10.2f\n", kind_names[k], tag.k[k].mbs,
-             tag.k[k].us_mean, tag.k[k].us_p50, tag.k[k].us_p99);
+      printf("%-10s %10.0f %10.2f %10.2f %10.2f\n", kind_names[k], tag.k[k].mbs, tag.k[k].us_mean,
+             tag.k[k].us_p50, tag.k[k].us_p99);
     printf("%-10s %10.0f %10.2f\n", "all", tag.mbs, tag.us_mean);
     printf("(raw text bytes; %.2f topics per item; %.0f MB per second of CPU time, CPU share "
            "%.2f)\n",

@@ -38,7 +38,9 @@ void tc_sb_add(sbuf *b, const void *s, size_t n) {
   b->p[b->n] = 0;
 }
 
-void tc_sb_str(sbuf *b, const char *s) { tc_sb_add(b, s, strlen(s)); }
+void tc_sb_str(sbuf *b, const char *s) {
+  tc_sb_add(b, s, strlen(s));
+}
 
 /* Cuts the text that starts at START down to at most MAX bytes, on a UTF-8
  * character boundary. */
@@ -58,7 +60,9 @@ static uint64_t hash_bytes(const char *s, size_t n) {
   return h ^ (h >> 29);
 }
 
-const char *tc_ts_str(const termset *ts, size_t i) { return ts->bytes.p + ts->off[i]; }
+const char *tc_ts_str(const termset *ts, size_t i) {
+  return ts->bytes.p + ts->off[i];
+}
 
 static void ts_rehash(termset *ts) {
   size_t size = ts->slot ? (ts->mask + 1) * 2 : 1024;
@@ -211,7 +215,8 @@ void tc_load_source(source *s, const char *path) {
     if (!root) nf_die(PROG, 1, "%s:%zu: %s", path ? path : "<built-in corpus>", line, jerr.text);
     json_t *o = json_object_get(root, "item");
     if (!json_is_object(o)) o = root;
-    src_item it = {.title = dup_field(o, "title"), .body = dup_field(o, "body"),
+    src_item it = {.title = dup_field(o, "title"),
+                   .body = dup_field(o, "body"),
                    .source = dup_field(o, "source")};
     const char *kind = json_string_value(json_object_get(o, "kind"));
     const char *lang = json_string_value(json_object_get(o, "lang"));
@@ -292,7 +297,9 @@ static int cmp_words(const void *a, const void *b) {
   return strcmp(tc_ts_str(ts, x), tc_ts_str(ts, y));
 }
 
-static bool is_alpha(unsigned char c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
+static bool is_alpha(unsigned char c) {
+  return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
+}
 
 static void scan_vocab(vocab *v, uint32_t *freq, const char *text) {
   const unsigned char *p = (const unsigned char *)text;
@@ -387,19 +394,40 @@ static const char *pick(const char *const *list, size_t n, uint64_t *rng) {
 #define PICK(list, rng) pick(list, sizeof list / sizeof list[0], rng)
 
 static const char *const cn_suffix[] = {
-    "科技", "股份", "集团", "控股", "银行", "证券", "医药", "生物", "能源", "电子", "材料",
-    "智能", "汽车", "地产", "实业", "传媒", "电气", "环保", "新能源", "半导体", "药业", "重工",
-    "化工", "食品", "物流", "国际", "光电", "通信", "软件", "网络", "基金", "保险", "信托",
-    "矿业", "航空", "机器人"};
-static const char *const en_suffix[] = {
-    "inc", "corp", "group", "holdings", "technologies", "therapeutics", "capital", "energy",
-    "bank", "pharmaceuticals", "systems", "partners", "industries", "motors", "labs", "networks",
-    "resources", "financial", "semiconductor", "biosciences", "ltd", "plc", "ag", "sa"};
+    "科技",   "股份",   "集团", "控股", "银行", "证券", "医药", "生物", "能源",
+    "电子",   "材料",   "智能", "汽车", "地产", "实业", "传媒", "电气", "环保",
+    "新能源", "半导体", "药业", "重工", "化工", "食品", "物流", "国际", "光电",
+    "通信",   "软件",   "网络", "基金", "保险", "信托", "矿业", "航空", "机器人"};
+static const char *const en_suffix[] = {"inc",
+                                        "corp",
+                                        "group",
+                                        "holdings",
+                                        "technologies",
+                                        "therapeutics",
+                                        "capital",
+                                        "energy",
+                                        "bank",
+                                        "pharmaceuticals",
+                                        "systems",
+                                        "partners",
+                                        "industries",
+                                        "motors",
+                                        "labs",
+                                        "networks",
+                                        "resources",
+                                        "financial",
+                                        "semiconductor",
+                                        "biosciences",
+                                        "ltd",
+                                        "plc",
+                                        "ag",
+                                        "sa"};
 static const char *const syllables[] = {
-    "al", "an", "ar", "be", "ca", "co", "da", "de", "el", "en", "fi", "ga", "in", "ka", "la",
-    "lo", "ma", "mi", "na", "ne", "no", "or", "pa", "ra", "re", "ri", "sa", "se", "ta", "te",
-    "ti", "to", "va", "ve", "vi", "xa", "zo", "ly", "tron", "tex", "gen", "bio", "nova", "sys",
-    "dyn", "tek", "quant", "cor", "vox", "lux", "mar", "sol", "ter", "zen"};
+    "al",  "an",  "ar",    "be",  "ca",  "co",   "da",  "de",  "el",  "en",   "fi",
+    "ga",  "in",  "ka",    "la",  "lo",  "ma",   "mi",  "na",  "ne",  "no",   "or",
+    "pa",  "ra",  "re",    "ri",  "sa",  "se",   "ta",  "te",  "ti",  "to",   "va",
+    "ve",  "vi",  "xa",    "zo",  "ly",  "tron", "tex", "gen", "bio", "nova", "sys",
+    "dyn", "tek", "quant", "cor", "vox", "lux",  "mar", "sol", "ter", "zen"};
 static const char *const code_prefix[] = {"600", "601", "603", "605", "688", "000",
                                           "001", "002", "003", "300", "301"};
 
@@ -437,7 +465,8 @@ static size_t gen_term(const vocab *v, uint64_t *rng, char *o) {
       return (size_t)sprintf(o, "%s", draw_word(v, rng, true));
     if (r < 78 && en) { /* English bigram: seen, or two corpus words */
       if (v->bigrams.n && bench_below(rng, 2))
-        return (size_t)sprintf(o, "%s", tc_ts_str(&v->bigrams, bench_below(rng, (uint32_t)v->bigrams.n)));
+        return (size_t)sprintf(o, "%s",
+                               tc_ts_str(&v->bigrams, bench_below(rng, (uint32_t)v->bigrams.n)));
       n = (size_t)sprintf(o, "%s ", draw_word(v, rng, true));
       return n + (size_t)sprintf(o + n, "%s", draw_word(v, rng, false));
     }
@@ -479,7 +508,7 @@ static size_t gen_term(const vocab *v, uint64_t *rng, char *o) {
 /* The N terms (see the top comment).  PERM_R and PERM_D are fixed
  * permutations of the rule terms and of the names. */
 void tc_make_terms(termlist *tl, size_t n, const termset *seeds, size_t n_rules,
-                       const uint32_t *perm_r, const uint32_t *perm_d, const vocab *v) {
+                   const uint32_t *perm_r, const uint32_t *perm_d, const vocab *v) {
   *tl = (termlist){0};
   size_t n_dict = seeds->n - n_rules;
   for (size_t i = 0; i < n_rules && tl->ts.n < n; i++) {

@@ -104,8 +104,7 @@ void tc_free_vocab(vocab *v);
 size_t tc_load_seeds(termset *ts);
 void tc_load_source(source *s, const char *path);
 void tc_make_terms(termlist *tl, size_t n, const termset *seeds, size_t n_rules,
-                   const uint32_t *perm_r, const uint32_t *perm_d,
-                   const vocab *v);
+                   const uint32_t *perm_r, const uint32_t *perm_d, const vocab *v);
 void tc_sb_add(sbuf *b, const void *s, size_t n);
 void tc_sb_str(sbuf *b, const char *s);
 void tc_ts_free(termset *ts);
