@@ -38,6 +38,15 @@ build() { # build DIR [meson options...]
 
 PASSED=0
 FAILED=0
+
+# Prints the log (command, output) of each test that did not pass, so a CI
+# failure can be understood from the CI output alone.
+failed_logs() { # failed_logs TESTLOG
+  awk '/^=+ [0-9]+\/[0-9]+ =+$/ { if (bad) printf "%s", blk; blk = ""; bad = 0; n = 0 }
+       /^result: / && !/exit status 0/ { bad = 1 }
+       { if (n++ < 80) blk = blk $0 "\n" }
+       END { if (bad) printf "%s", blk }' "$1"
+}
 run_suite() { # run_suite DIR LABEL
   local dir=$1 label=$2 log rc=0
   log=$(mktemp)
@@ -48,7 +57,7 @@ run_suite() { # run_suite DIR LABEL
   fail=$(awk '/^(Fail|Timeout|Unexpected Pass):/ {s += $NF} END {print s+0}' "$log")
   if [ "$rc" -ne 0 ]; then
     sed -n '/Summary of Failures/,$p' "$log"
-    grep -B2 -A40 -E '^=+ [0-9]+/[0-9]+ =+$' "$log" | grep -v '^--$' | head -200 || true
+    failed_logs "$dir/meson-logs/testlog.txt" || true
     [ "${fail:-0}" -eq 0 ] && fail=1
   fi
   PASSED=$((PASSED + ${ok:-0}))

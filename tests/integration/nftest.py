@@ -41,10 +41,22 @@ def finish():
     sys.exit(0)
 
 
+_given_ports = set()
+
+
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free loopback port, never one this process was given before: the
+    kernel may hand the same ephemeral port to two binds in a row once the
+    first socket is closed, and two endpoints of one daemon on one port make
+    it fail to start."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _given_ports:
+            _given_ports.add(port)
+            return port
+    raise RuntimeError("no free port")
 
 
 def wait_until(pred, timeout=10.0, what="condition"):
