@@ -13,7 +13,8 @@ cd "$(dirname "$0")"
 
 PACKAGES=(meson ninja-build pkg-config gcc libuv1-dev libnng-dev nng-utils libmsgpack-dev
           libyaml-dev libjansson-dev libcmocka-dev libsystemd-dev python3 python3-msgpack
-          systemd coreutils openssl valgrind clang clang-format libclang-rt-14-dev)
+          systemd coreutils openssl valgrind clang clang-format libclang-rt-14-dev
+          nats-server libnats-dev mosquitto libmosquitto-dev)
 
 install_missing() {
   local missing=()

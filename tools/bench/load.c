@@ -108,69 +108,6 @@ static uint64_t rt_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* ---- latency histogram: log-linear, microseconds --------------------------- */
-
-#define H_SUB 1024 /* sub-buckets per power of two above 2*H_SUB us */
-#define H_MAXUS 10000000ull
-#define H_LEVELS 14 /* 2048 us << 13 > 10 s */
-#define H_N (2 * H_SUB + H_LEVELS * H_SUB)
-
-typedef struct hist {
-  uint64_t *b;
-  uint64_t n, over, max_us;
-} hist;
-
-static void hist_init(hist *h) {
-  *h = (hist){.b = bench_xcalloc(H_N, sizeof(uint64_t))};
-}
-static void hist_free(hist *h) {
-  free(h->b);
-}
-
-static size_t hist_index(uint64_t us) {
-  if (us < 2 * H_SUB) return (size_t)us;
-  int msb = 63 - __builtin_clzll(us);
-  int shift = msb - 10; /* keep 11 bits: 1024..2047 */
-  size_t i = 2 * H_SUB + (size_t)(msb - 11) * H_SUB + (size_t)((us >> shift) - H_SUB);
-  return i < H_N ? i : H_N - 1;
-}
-
-static uint64_t hist_value(size_t i) { /* upper bound of bucket I */
-  if (i < 2 * H_SUB) return i;
-  size_t lvl = (i - 2 * H_SUB) / H_SUB, sub = (i - 2 * H_SUB) % H_SUB;
-  int shift = (int)lvl + 1;
-  return (((uint64_t)(H_SUB + sub) + 1) << shift) - 1;
-}
-
-static void hist_add(hist *h, uint64_t us) {
-  if (us > h->max_us) h->max_us = us;
-  if (us > H_MAXUS) h->over++;
-  h->b[hist_index(us > H_MAXUS ? H_MAXUS : us)]++;
-  h->n++;
-}
-
-static void hist_merge(hist *d, const hist *s) {
-  for (size_t i = 0; i < H_N; i++) d->b[i] += s->b[i];
-  d->n += s->n;
-  d->over += s->over;
-  if (s->max_us > d->max_us) d->max_us = s->max_us;
-}
-
-static double hist_q(const hist *h, double q) {
-  if (!h->n) return NAN;
-  uint64_t rank = (uint64_t)ceil(q * (double)h->n);
-  if (rank < 1) rank = 1;
-  uint64_t c = 0;
-  for (size_t i = 0; i < H_N; i++) {
-    c += h->b[i];
-    if (c >= rank) {
-      uint64_t v = hist_value(i);
-      return (double)(v < h->max_us ? v : h->max_us);
-    }
-  }
-  return (double)h->max_us;
-}
-
 /* ---- item pool from the corpus -------------------------------------------- */
 
 typedef struct citem {
@@ -429,7 +366,7 @@ typedef struct subst {
   uint64_t run;
   bool warm;
   u64v seqs;
-  hist h;
+  bench_hist h;
   uint64_t msgs, items, other;
   double first_recv, last_recv; /* monotonic */
   /* results */
@@ -469,7 +406,7 @@ static int on_item(void *ctx, nf_item *it) {
     return 0;
   }
   u64v_push(&s->seqs, it->seq);
-  hist_add(&s->h, d->now_rt > t ? (d->now_rt - t + 500) / 1000 : 0);
+  bench_hist_add(&s->h, d->now_rt > t ? (d->now_rt - t + 500) / 1000 : 0);
   s->items++;
   if (!d->counted) {
     d->counted = true;
@@ -508,7 +445,7 @@ static void subs_start(void) {
     subst *s = &G.subs[k];
     s->idx = k;
     pthread_mutex_init(&s->mu, NULL);
-    hist_init(&s->h);
+    bench_hist_init(&s->h);
     int rv = nng_sub0_open(&s->sock);
     if (!rv) rv = nng_socket_set_int(s->sock, NNG_OPT_RECVBUF, 8192);
     if (!rv) rv = nng_socket_set(s->sock, NNG_OPT_SUB_SUBSCRIBE, G.prefix, (size_t)G.prefix_len);
@@ -524,8 +461,7 @@ static void sub_reset(subst *s, uint64_t run) {
   s->run = run;
   s->warm = false;
   s->seqs.n = 0;
-  memset(s->h.b, 0, H_N * sizeof(uint64_t));
-  s->h.n = s->h.over = s->h.max_us = 0;
+  bench_hist_reset(&s->h);
   s->msgs = s->items = s->other = 0;
   s->first_recv = s->last_recv = 0;
   s->lost = s->recovered = 0;
@@ -764,22 +700,6 @@ fail:
 
 /* ---- one run ---------------------------------------------------------------- */
 
-typedef struct result {
-  double target_rate; /* 0 for burst */
-  uint64_t items, sent, acked, rejected;
-  double ingest_s, ingest_rate;
-  double burst_s;  /* first send -> last receive at every subscriber */
-  double filled_s; /* first send -> gap fill done */
-  uint64_t lost_total, lost_after_fill_total;
-  bool all_delivered; /* after gap fill */
-  hist h;             /* all subscribers */
-  struct {
-    uint64_t items, msgs, lost, recovered;
-    double items_s, msgs_s;
-  } * sub;
-  char err[700];
-} result;
-
 static uint64_t new_run_id(void) {
   static uint64_t ctr;
   return (rt_ns() ^ ((uint64_t)getpid() << 40)) + ++ctr;
@@ -832,12 +752,10 @@ static int warm_up(uint64_t run) {
   return 0;
 }
 
-static void run_once(double rate, uint64_t count, double seconds, result *R) {
+static void run_once(double rate, uint64_t count, double seconds, bench_result *R) {
   const opts *o = &G.o;
   int P = o->producers, K = o->subscribers;
-  memset(R, 0, sizeof *R);
-  hist_init(&R->h);
-  R->sub = bench_xcalloc((size_t)K, sizeof *R->sub);
+  bench_result_init(R, K);
   R->target_rate = rate;
   uint64_t run = new_run_id();
   for (int k = 0; k < K; k++) sub_reset(&G.subs[k], run);
@@ -919,7 +837,7 @@ static void run_once(double rate, uint64_t count, double seconds, result *R) {
     R->sub[k].items_s = span > 0 ? (double)s->items / span : 0;
     R->sub[k].msgs_s = span > 0 ? (double)s->msgs / span : 0;
     if (s->last_recv > last_recv) last_recv = s->last_recv;
-    hist_merge(&R->h, &s->h);
+    bench_hist_merge(&R->h, &s->h);
     pthread_mutex_unlock(&s->mu);
     R->lost_total += miss[k].n;
   }
@@ -955,82 +873,12 @@ static void run_once(double rate, uint64_t count, double seconds, result *R) {
   free(exp.v);
 }
 
-static void result_free(result *R) {
-  hist_free(&R->h);
-  free(R->sub);
-}
-
-/* ---- output ------------------------------------------------------------------ */
-
-static void json_kv(FILE *f, const char *k, double v, bool comma) {
-  fprintf(f, "\"%s\":", k);
-  bench_json_number(f, v);
-  if (comma) fputc(',', f);
-}
-
-static void print_result_json(FILE *f, const result *R) {
-  fprintf(f, "{");
-  json_kv(f, "target_rate", R->target_rate, true);
-  json_kv(f, "items", (double)R->items, true);
-  json_kv(f, "sent", (double)R->sent, true);
-  json_kv(f, "acked", (double)R->acked, true);
-  json_kv(f, "rejected", (double)R->rejected, true);
-  json_kv(f, "ingest_seconds", R->ingest_s, true);
-  json_kv(f, "ingest_items_per_s", R->ingest_rate, true);
-  json_kv(f, "first_send_to_last_receive_ms", R->burst_s * 1000, true);
-  json_kv(f, "first_send_to_gap_filled_ms", R->filled_s * 1000, true);
-  json_kv(f, "lost", (double)R->lost_total, true);
-  json_kv(f, "lost_after_fill", (double)R->lost_after_fill_total, true);
-  fprintf(f, "\"all_delivered_after_fill\":%s,", R->all_delivered ? "true" : "false");
-  fprintf(f, "\"latency_us\":{");
-  json_kv(f, "count", (double)R->h.n, true);
-  json_kv(f, "p50", hist_q(&R->h, 0.50), true);
-  json_kv(f, "p90", hist_q(&R->h, 0.90), true);
-  json_kv(f, "p99", hist_q(&R->h, 0.99), true);
-  json_kv(f, "p999", hist_q(&R->h, 0.999), true);
-  json_kv(f, "max", R->h.n ? (double)R->h.max_us : NAN, false);
-  fprintf(f, "},\"per_subscriber\":[");
-  for (int k = 0; k < G.o.subscribers; k++) {
-    fprintf(f, "%s{", k ? "," : "");
-    json_kv(f, "items", (double)R->sub[k].items, true);
-    json_kv(f, "messages", (double)R->sub[k].msgs, true);
-    json_kv(f, "items_per_s", R->sub[k].items_s, true);
-    json_kv(f, "msgs_per_s", R->sub[k].msgs_s, true);
-    json_kv(f, "lost", (double)R->sub[k].lost, true);
-    json_kv(f, "recovered", (double)R->sub[k].recovered, true);
-    json_kv(f, "lost_after_fill", (double)(R->sub[k].lost - R->sub[k].recovered), false);
-    fprintf(f, "}");
-  }
-  fprintf(f, "]");
-  if (R->err[0]) {
-    fprintf(f, ",\"error\":");
-    bench_json_string(f, R->err);
-  }
-  fprintf(f, "}");
-}
-
-static void print_result_text(FILE *f, const result *R) {
-  if (R->target_rate > 0) fprintf(f, "rate %.0f items/s: ", R->target_rate);
-  else fprintf(f, "burst of %llu items: ", (unsigned long long)R->items);
-  fprintf(f, "%llu sent, %llu acked (%llu rejected) in %.3f s = %.0f items/s ingested\n",
-          (unsigned long long)R->sent, (unsigned long long)R->acked,
-          (unsigned long long)R->rejected, R->ingest_s, R->ingest_rate);
-  fprintf(f,
-          "  first send -> last receive at every subscriber: %.1f ms; gap fill done at %.1f ms\n",
-          R->burst_s * 1000, R->filled_s * 1000);
-  for (int k = 0; k < G.o.subscribers; k++)
-    fprintf(f,
-            "  sub %d: %llu items in %llu msgs (%.0f items/s, %.0f msgs/s), lost %llu, recovered "
-            "%llu, lost after fill %llu\n",
-            k, (unsigned long long)R->sub[k].items, (unsigned long long)R->sub[k].msgs,
-            R->sub[k].items_s, R->sub[k].msgs_s, (unsigned long long)R->sub[k].lost,
-            (unsigned long long)R->sub[k].recovered,
-            (unsigned long long)(R->sub[k].lost - R->sub[k].recovered));
-  fprintf(f, "  latency us (%llu samples): p50 %.0f  p90 %.0f  p99 %.0f  p99.9 %.0f  max %llu\n",
-          (unsigned long long)R->h.n, hist_q(&R->h, 0.5), hist_q(&R->h, 0.9), hist_q(&R->h, 0.99),
-          hist_q(&R->h, 0.999), (unsigned long long)R->h.max_us);
-  fprintf(f, "  all delivered after gap fill: %s\n", R->all_delivered ? "yes" : "no");
-  if (R->err[0]) fprintf(f, "  error: %s\n", R->err);
+/* One --max step: passes when nothing was lost before gap fill, every item
+ * was acked, and the acked rate reached 95% of the target. */
+static bool max_step(void *ctx, double rate, bench_result *R) {
+  (void)ctx;
+  run_once(rate, 0, G.o.seconds, R);
+  return R->lost_total == 0 && R->acked == R->items && !R->err[0] && R->ingest_rate >= 0.95 * rate;
 }
 
 int nf_bench_load(int argc, char **argv);
@@ -1204,77 +1052,28 @@ int nf_bench_load(int argc, char **argv) {
            o->flash_only ? ", flashes only" : "");
   }
   if (o->mode == M_RATE || o->mode == M_BURST) {
-    result R;
+    bench_result R;
     if (o->mode == M_RATE) run_once(o->rate, 0, o->seconds, &R);
     else run_once(0, (uint64_t)o->burst, 0, &R);
     if (o->json) {
       fprintf(out, "\"result\":");
-      print_result_json(out, &R);
+      bench_print_result_json(out, &R);
       fprintf(out, "}\n");
     } else {
-      print_result_text(out, &R);
+      bench_print_result_text(out, &R, "ingested");
     }
     if (R.err[0] || R.acked == 0) status = 1;
-    result_free(&R);
+    bench_result_free(&R);
   } else {
     /* doubling, then bisecting over short runs */
-    double rate = rate_given ? o->rate : 2000, lo = 0, hi = 0;
-    result best;
-    bool have_best = false;
-    int steps = 0;
-    if (o->json) fprintf(out, "\"steps\":[");
-    for (;;) {
-      result R;
-      run_once(rate, 0, o->seconds, &R);
-      bool ok =
-          R.lost_total == 0 && R.acked == R.items && !R.err[0] && R.ingest_rate >= 0.95 * rate;
-      if (o->json) {
-        fprintf(out, "%s{\"rate\":%.0f,\"ok\":%s,\"ingest_items_per_s\":", steps ? "," : "", rate,
-                ok ? "true" : "false");
-        bench_json_number(out, R.ingest_rate);
-        fprintf(out, ",\"lost\":%llu,\"lost_after_fill\":%llu,\"p99_us\":",
-                (unsigned long long)R.lost_total, (unsigned long long)R.lost_after_fill_total);
-        bench_json_number(out, hist_q(&R.h, 0.99));
-        fprintf(out, "}");
-      } else {
-        fprintf(
-            stdout,
-            "step %d: rate %.0f: %s (ingested %.0f/s, lost %llu, after fill %llu, p99 %.0f us)\n",
-            steps + 1, rate, ok ? "ok" : "FAIL", R.ingest_rate, (unsigned long long)R.lost_total,
-            (unsigned long long)R.lost_after_fill_total, hist_q(&R.h, 0.99));
-        fflush(stdout);
-      }
-      steps++;
-      if (ok) {
-        if (have_best) result_free(&best);
-        best = R, have_best = true;
-        lo = rate;
-      } else {
-        result_free(&R);
-        hi = rate;
-      }
-      if (hi == 0) rate *= 2;
-      else if (lo == 0) rate = hi / 2;
-      else rate = (lo + hi) / 2;
-      if (hi > 0 && (lo > 0 ? hi / lo <= 1.08 : rate < 250)) break;
-      if (steps >= 16) break;
-    }
-    if (o->json) {
-      fprintf(out, "],\"max_lossless_rate\":");
-      bench_json_number(out, lo);
-      fprintf(out, ",\"first_failing_rate\":");
-      bench_json_number(out, hi > 0 ? hi : NAN);
-      fprintf(out, ",\"step_seconds\":");
-      bench_json_number(out, o->seconds);
-      fprintf(out, ",\"result\":");
-      if (have_best) print_result_json(out, &best);
-      else fprintf(out, "null");
-      fprintf(out, "}\n");
-    } else {
-      printf("highest lossless rate: %.0f items/s (first failing: %.0f)\n", lo, hi);
-      if (have_best) print_result_text(stdout, &best);
-    }
-    if (have_best) result_free(&best);
+    bench_max_cfg mc = {.start_rate = rate_given ? o->rate : 2000,
+                        .step_seconds = o->seconds,
+                        .json = o->json,
+                        .out = out,
+                        .verb = "ingested",
+                        .step = max_step};
+    bool have_best = bench_max_search(&mc);
+    if (o->json) fprintf(out, "}\n");
     if (!have_best) status = 1;
   }
   fflush(out);

@@ -2,6 +2,8 @@
  * newsfeed-bench -- benchmarks of newsfeed's parts, one subcommand each.
  *
  *   newsfeed-bench tag [OPTIONS]    the matcher and the tagger (tag.c)
+ *   newsfeed-bench load [OPTIONS]   against a running newsfeedd (load.c)
+ *   newsfeed-bench peer [OPTIONS]   the same through NATS, MQTT, nng (peer.c)
  *
  * Subcommands live in their own files and register in the table below;
  * this file only dispatches.
@@ -15,6 +17,7 @@
 #include "toolutil.h"
 
 int nf_bench_load(int argc, char **argv); /* load.c */
+int nf_bench_peer(int argc, char **argv); /* peer.c */
 
 static const struct command {
   const char *name;
@@ -23,6 +26,7 @@ static const struct command {
 } commands[] = {
     {"tag", nf_bench_tag, "matcher and tagger speed on a generated news corpus"},
     {"load", nf_bench_load, "producers and subscribers against a running newsfeedd"},
+    {"peer", nf_bench_peer, "the load workloads through NATS, Mosquitto or raw nng"},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
