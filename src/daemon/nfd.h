@@ -175,8 +175,11 @@ void nfd_ingest_free(nfd *d); /* after the loop has ended */
 
 /* publish/publish.c */
 int nfd_pub_start(nfd *d, char *err, size_t errsz);
-/* Publishes the valid, numbered jobs (one message per topic, or batches). */
+/* Takes the packed fields of the valid, numbered jobs to publish them (one
+ * message per topic, or batches) at the end of this loop iteration. */
 void nfd_pub_jobs(nfd *d, nfd_job *jobs, size_t n);
+/* Publishes what is staged now. */
+void nfd_pub_flush(nfd *d);
 /* Appends one item's map for TOPIC/SEQ (a published message map). */
 int nfd_pub_put_map(nf_buf *b, const nfd_topic *t, uint64_t seq, const uint8_t *fields,
                     size_t compact_len, size_t len, uint32_t n_compact, bool has_body);

@@ -8,10 +8,12 @@
  *   5. journal the run in one write -- if that fails, the numbering is
  *      rolled back and every item of the run is answered with the error:
  *      nothing unjournaled is ever published or acknowledged;
- *   6. publish (one message per topic, or batches), keep in history,
- *      remember ids for deduplication;
- *   7. answer ok with topics and seqs.  The caller sends the answers once
- *      the journal position returned is durable (fsync policy).
+ *   6. keep in history, remember ids for deduplication, answer ok with
+ *      topics and seqs.  The caller sends the answers once the journal
+ *      position returned is durable (fsync policy);
+ *   7. hand the items to the publisher, which publishes them (one message
+ *      per topic, or batches) at the end of this loop iteration -- after
+ *      history has them, so a subscriber that sees a gap can fill it.
  *
  * Items of one read go through together so that journal writes, syncs and
  * batches are shared, but each keeps its own answer: a bad item never
@@ -164,7 +166,6 @@ uint64_t nfd_pipeline_run(nfd *d, nfd_job *jobs, size_t n) {
       nfd_log(d, NFD_ERROR, "%s", err.msg);
     }
   }
-  nfd_pub_jobs(d, jobs, n);
   for (size_t i = 0; i < n; i++) {
     nfd_job *j = &jobs[i];
     if (j->valid) {
@@ -178,5 +179,6 @@ uint64_t nfd_pipeline_run(nfd *d, nfd_job *jobs, size_t n) {
     }
   }
   answer_repeats(jobs, n);
+  nfd_pub_jobs(d, jobs, n); /* takes the packed fields: last */
   return lsn;
 }

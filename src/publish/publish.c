@@ -3,9 +3,21 @@
  *
  * Wire format (SPEC section 6, docs/protocol.md): each message is TOPIC,
  * 0x00, then one msgpack map -- or, when several items for one topic are
- * published from the same pipeline run and publish.batch is on, a msgpack
- * array of maps in seq order.  Batches are only ever made of items that
- * are already here; nothing waits for a batch to fill.
+ * ready at once and publish.batch is on, a msgpack array of maps in seq
+ * order.
+ *
+ * Batches: the pipeline hands over its items (nfd_pub_jobs), which are
+ * staged -- their packed fields moved here, not copied -- and published
+ * when the loop has run every I/O callback of this iteration (a uv_check
+ * handle), so the items of all the reads that were ready, from every
+ * connection, share messages.  That is the "one socket read brought many"
+ * of the SPEC, widened to one loop iteration: batches are only ever made
+ * of items that are already here, and nothing waits for a batch to fill
+ * (no timer; an idle daemon publishes a lone item in the iteration that
+ * read it).  The cost of publishing is per nng message, not per byte --
+ * every message is a send on every subscriber's pipe -- so fewer, larger
+ * messages are what makes publishing cheap.  With publish.batch off, each
+ * run is published at once, one message per item and topic.
  *
  * Each item's fields are packed once (twice if some topic is compact and
  * the item has a body); a message is then a map header, the per-message
@@ -32,19 +44,30 @@
 #include "core/internal.h"
 #include "daemon/nfd.h"
 
+/* Staged items' packed fields stay below this; past it, publish at once. */
+#define STAGE_MAX_BYTES ((size_t)8 << 20)
+
 typedef struct entry {
-  nfd_topic *t; /* equal topics, equal pointers */
-  uint32_t job;
+  nfd_topic *t;  /* equal topics, equal pointers */
+  uint32_t item; /* index in staged */
   uint64_t seq;
 } entry;
+
+typedef struct staged { /* an item's packed fields, taken from its job */
+  nf_buf enc, enc_body;
+  uint32_t n_enc;
+} staged;
 
 struct nfd_pub {
   nng_socket sock;
   nng_aio *aio; /* reused for every send */
   bool open;
   nf_buf msg;
-  entry *entries;
-  size_t cap_entries;
+  entry *entries; /* one per staged item and topic */
+  size_t n_entries, cap_entries;
+  staged *items;
+  size_t n_items, cap_items, staged_bytes;
+  uv_check_t check; /* publishes what the iteration staged */
 };
 
 static void on_pipe(nng_pipe p, nng_pipe_ev ev, void *arg) {
@@ -54,10 +77,18 @@ static void on_pipe(nng_pipe p, nng_pipe_ev ev, void *arg) {
   else if (ev == NNG_PIPE_EV_REM_POST) atomic_fetch_sub(&d->m.subscribers, 1);
 }
 
+static void on_check(uv_check_t *h) {
+  nfd_pub_flush(h->data);
+}
+
 int nfd_pub_start(nfd *d, char *err, size_t errsz) {
   struct nfd_pub *p = calloc(1, sizeof *p);
   if (!p) return snprintf(err, errsz, "out of memory"), -1;
   d->pub = p;
+  uv_check_init(&d->loop, &p->check);
+  p->check.data = d;
+  uv_check_start(&p->check, on_check);
+  uv_unref((uv_handle_t *)&p->check); /* does not keep the loop alive */
   int rv = nng_pub0_open(&p->sock);
   if (rv) return snprintf(err, errsz, "nng pub: %s", nng_strerror(rv)), -1;
   p->open = true;
@@ -102,12 +133,12 @@ int nfd_pub_put_map(nf_buf *b, const nfd_topic *t, uint64_t seq, const uint8_t *
   return rc;
 }
 
-static int put_job(nf_buf *b, nfd_job *j, const entry *e) {
+static int put_item(nf_buf *b, const staged *it, const entry *e) {
   /* enc and enc_body are contiguous in the message, not in memory */
-  bool body = j->enc_body.len && !e->t->compact;
-  int rc = nfd_pub_put_map(b, e->t, e->seq, (const uint8_t *)j->enc.data, j->enc.len, j->enc.len,
-                           j->n_enc, body);
-  if (body) rc |= nf_buf_append(b, j->enc_body.data, j->enc_body.len);
+  bool body = it->enc_body.len && !e->t->compact;
+  int rc = nfd_pub_put_map(b, e->t, e->seq, (const uint8_t *)it->enc.data, it->enc.len, it->enc.len,
+                           it->n_enc, body);
+  if (body) rc |= nf_buf_append(b, it->enc_body.data, it->enc_body.len);
   return rc;
 }
 
@@ -136,8 +167,9 @@ static void send_msg(nfd *d, const nf_buf *b) {
 }
 
 /* Sends the entries E[0..n), all of one topic, as messages. */
-static void publish_run(nfd *d, nfd_job *jobs, const entry *e, size_t n) {
-  nf_buf *b = &d->pub->msg;
+static void publish_run(nfd *d, const entry *e, size_t n) {
+  struct nfd_pub *p = d->pub;
+  nf_buf *b = &p->msg;
   size_t tlen = strlen(e->t->name);
   bool batch = d->cfg.publish_batch && n > 1;
   for (size_t i = 0; i < n; i++) {
@@ -146,46 +178,79 @@ static void publish_run(nfd *d, nfd_job *jobs, const entry *e, size_t n) {
       nf_buf_append(b, e->t->name, tlen + 1); /* topic and its 0x00 */
       if (batch) nf__mp_array(b, (uint32_t)n);
     }
-    put_job(b, &jobs[e[i].job], &e[i]);
+    put_item(b, &p->items[e[i].item], &e[i]);
     if (!batch || i == n - 1) send_msg(d, b);
   }
 }
 
+static bool grow(void **v, size_t *cap, size_t need, size_t size) {
+  if (need <= *cap) return true;
+  size_t c = *cap ? *cap * 2 : 64;
+  while (c < need) c *= 2;
+  void *nv = realloc(*v, c * size);
+  if (!nv) return false;
+  *v = nv;
+  *cap = c;
+  return true;
+}
+
+/* Moves job J's packed fields into the stage, with an entry per topic. */
+static bool stage(struct nfd_pub *p, nfd_job *j) {
+  size_t nt = j->item.n_topics;
+  if (!grow((void **)&p->items, &p->cap_items, p->n_items + 1, sizeof *p->items) ||
+      !grow((void **)&p->entries, &p->cap_entries, p->n_entries + nt, sizeof *p->entries))
+    return false;
+  uint32_t idx = (uint32_t)p->n_items++;
+  staged *it = &p->items[idx];
+  *it = (staged){.enc = j->enc, .enc_body = j->enc_body, .n_enc = j->n_enc};
+  memset(&j->enc, 0, sizeof j->enc);
+  memset(&j->enc_body, 0, sizeof j->enc_body);
+  p->staged_bytes += it->enc.len + it->enc_body.len;
+  for (size_t k = 0; k < nt; k++)
+    p->entries[p->n_entries++] = (entry){.t = j->tps[k], .item = idx, .seq = j->seqs[k]};
+  return true;
+}
+
 void nfd_pub_jobs(nfd *d, nfd_job *jobs, size_t n) {
   struct nfd_pub *p = d->pub;
-  size_t ne = 0;
   for (size_t i = 0; i < n; i++) {
     nfd_job *j = &jobs[i];
     if (!j->valid) continue;
-    for (size_t k = 0; k < j->item.n_topics; k++) {
-      if (ne == p->cap_entries) {
-        size_t cap = p->cap_entries ? p->cap_entries * 2 : 64;
-        entry *es = realloc(p->entries, cap * sizeof *es);
-        if (!es) {
-          atomic_fetch_add(&d->m.publish_errors, 1);
-          continue;
-        }
-        p->entries = es;
-        p->cap_entries = cap;
-      }
-      p->entries[ne++] = (entry){.t = j->tps[k], .job = (uint32_t)i, .seq = j->seqs[k]};
+    if (!stage(p, j)) { /* out of memory: publish what is staged, retry */
+      nfd_pub_flush(d);
+      if (!stage(p, j)) atomic_fetch_add(&d->m.publish_errors, j->item.n_topics);
     }
   }
-  if (ne) qsort(p->entries, ne, sizeof *p->entries, cmp_entry);
+  if (!d->cfg.publish_batch || p->staged_bytes > STAGE_MAX_BYTES) nfd_pub_flush(d);
+}
+
+void nfd_pub_flush(nfd *d) {
+  struct nfd_pub *p = d->pub;
+  if (!p || !p->n_entries) return;
+  size_t ne = p->n_entries;
+  qsort(p->entries, ne, sizeof *p->entries, cmp_entry);
   for (size_t i = 0, run; i < ne; i += run) {
     for (run = 1; i + run < ne && p->entries[i + run].t == p->entries[i].t; run++) {
     }
-    publish_run(d, jobs, &p->entries[i], run);
+    publish_run(d, &p->entries[i], run);
   }
+  for (size_t i = 0; i < p->n_items; i++) {
+    nf_buf_free(&p->items[i].enc);
+    nf_buf_free(&p->items[i].enc_body);
+  }
+  p->n_items = p->n_entries = p->staged_bytes = 0;
 }
 
 void nfd_pub_stop(nfd *d) {
   struct nfd_pub *p = d->pub;
   if (!p) return;
+  nfd_pub_flush(d);
+  if (!uv_is_closing((uv_handle_t *)&p->check)) uv_close((uv_handle_t *)&p->check, NULL);
   if (p->open) nfd_nng_close(d, p->sock, "publish");
   if (p->aio) nng_aio_free(p->aio);
   nf_buf_free(&p->msg);
   free(p->entries);
+  free(p->items);
   free(p);
   d->pub = NULL;
 }
