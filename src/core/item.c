@@ -127,19 +127,14 @@ void nf_id_generate(nf_idgen *st, int64_t now_ms, char out[27]) {
     st->last_ms = ms;
     st->started = true;
   }
-  /* 128 bits: 48 of time + 80 of rnd, as 26 base32 digits (130 bits). */
-  uint8_t v[16];
-  for (int i = 0; i < 6; i++) v[i] = (uint8_t)(ms >> (40 - 8 * i));
-  memcpy(v + 6, st->rnd, 10);
-  for (int i = 25; i >= 0; i--) {
-    int bit = i * 5 - 2; /* position of this digit's top bit in v */
-    unsigned d = 0;
-    for (int k = 0; k < 5; k++) {
-      int b = bit + k;
-      if (b >= 0 && b < 128) d = (d << 1) | ((v[b / 8] >> (7 - b % 8)) & 1);
-      else d <<= 1;
-    }
-    out[i] = b32[d];
+  /* 128 bits: 48 of time + 80 of rnd, as 26 base32 digits (130 bits, the
+   * first digit holding the top 3): digit I is bits [125 - 5I, 130 - 5I). */
+  uint64_t hi = ms << 16 | (uint64_t)st->rnd[0] << 8 | st->rnd[1], lo = 0;
+  for (int i = 2; i < 10; i++) lo = lo << 8 | st->rnd[i];
+  for (int i = 0; i < 26; i++) {
+    int s = 125 - 5 * i;
+    uint64_t d = s >= 64 ? hi >> (s - 64) : s == 0 ? lo : lo >> s | hi << (64 - s);
+    out[i] = b32[d & 31];
   }
   out[26] = 0;
 }

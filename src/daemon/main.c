@@ -288,6 +288,7 @@ static void shutdown_all(nfd *d) {
   nfd_dedup_free(d);
   nfd_history_free(d);
   nfd_topics_free(d);
+  free(d->run_ids);
   nf_tagger_free(d->tagger);
   nfd_tokens_free(&d->tokens);
   nfd_config_free(&d->cfg);

@@ -59,6 +59,9 @@ typedef struct nfd_topic {
   bool compact;          /* published without body (from the rules) */
   bool epoch_journaled;  /* the journal holds this epoch */
   struct nfd_ring *ring; /* history (history/history.c) */
+  /* publish/publish.c: this topic's staged entries, a chain of indexes
+   * + 1 in seq order (0: none staged). */
+  uint32_t pub_first, pub_last, pub_n;
 } nfd_topic;
 
 /* One item in flight through the pipeline, with its answer. */
@@ -98,6 +101,9 @@ typedef struct nfd {
   nf_tagger *tagger;
   nfd_tokens tokens; /* empty: producers need not authenticate */
   nf_idgen idgen;
+  /* pipeline.c: ids of the current run, open addressing (index + 1). */
+  uint32_t *run_ids;
+  size_t run_ids_cap;
   int64_t start_ms;
   struct nfd_ingest *ingest;
   struct nfd_pub *pub;

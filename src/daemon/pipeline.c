@@ -20,10 +20,12 @@
  * affects its neighbours.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/internal.h"
 #include "daemon/nfd.h"
+#include "util/strmap.h"
 
 void nfd_job_clear(nfd_job *j) {
   nf_item_clear(&j->item);
@@ -54,17 +56,51 @@ static void prepare(nfd *d, nfd_job *j, int64_t now) {
   if (nf_tag_item(d->tagger, it, NULL, &err) < 0) return reject(j, err.field, err.msg);
 }
 
+/* The run's ids, for repeats inside one run: a small open-addressing
+ * table of job indexes + 1 (0 = empty) with room for every job, so a run
+ * of N items costs N lookups, not N^2 / 2 comparisons. */
+static bool run_ids_reset(nfd *d, size_t n) {
+  size_t cap = 16;
+  while (cap < 2 * n) cap *= 2;
+  if (cap > d->run_ids_cap) {
+    uint32_t *v = realloc(d->run_ids, cap * sizeof *v);
+    if (!v) return false;
+    d->run_ids = v;
+    d->run_ids_cap = cap;
+  }
+  memset(d->run_ids, 0, cap * sizeof *d->run_ids);
+  return true;
+}
+
+/* Returns the 1-based index of a valid earlier job of the run with job
+ * I's id, or 0 after recording job I as the first with that id. */
+static uint32_t run_ids_check(nfd *d, nfd_job *jobs, size_t n, size_t i) {
+  size_t cap = 16;
+  while (cap < 2 * n) cap *= 2;
+  const char *id = jobs[i].item.id;
+  size_t h = (size_t)nf_strhash(id, strlen(id)) & (cap - 1);
+  for (; d->run_ids[h]; h = (h + 1) & (cap - 1)) {
+    const nfd_job *o = &jobs[d->run_ids[h] - 1];
+    if (o->valid && !strcmp(o->item.id, id)) return d->run_ids[h];
+  }
+  d->run_ids[h] = (uint32_t)i + 1;
+  return 0;
+}
+
 /* A repeat of an id seen before -- in an earlier run or earlier in this
- * one -- gets the original's answer. */
-static void deduplicate(nfd *d, nfd_job *jobs, size_t n, size_t i) {
+ * one -- gets the original's answer.  RUN: the run's id table is usable. */
+static void deduplicate(nfd *d, nfd_job *jobs, size_t n, size_t i, bool run) {
   nfd_job *j = &jobs[i];
   bool dup = nfd_dedup_lookup(d, j->item.id, &j->answer);
-  for (size_t k = 0; !dup && k < i; k++) {
+  if (!dup && run) {
+    j->dup_of = run_ids_check(d, jobs, n, i); /* answered once the original is */
+    dup = j->dup_of != 0;
+  }
+  for (size_t k = 0; !dup && !run && k < i; k++) { /* no table (out of memory) */
     if (!jobs[k].valid || strcmp(jobs[k].item.id, j->item.id)) continue;
     dup = true;
-    j->dup_of = (uint32_t)k + 1; /* answered once the original is */
+    j->dup_of = (uint32_t)k + 1;
   }
-  (void)n;
   if (dup) {
     j->valid = false;
     j->duplicate = true;
@@ -147,11 +183,12 @@ static void count(nfd *d, const nfd_job *j, bool accepted) {
 uint64_t nfd_pipeline_run(nfd *d, nfd_job *jobs, size_t n) {
   int64_t now = nf_now_ms();
   size_t numbered = 0;
+  bool run = n > 1 && run_ids_reset(d, n);
   for (size_t i = 0; i < n; i++) {
     nfd_job *j = &jobs[i];
     if (!j->valid) continue;
     prepare(d, j, now);
-    if (j->valid) deduplicate(d, jobs, n, i);
+    if (j->valid) deduplicate(d, jobs, n, i, run);
     if (j->valid && (pack(j) < 0 || number(d, j) < 0)) reject(j, "", "out of memory");
     if (j->valid) numbered = i + 1;
   }

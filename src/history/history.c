@@ -116,8 +116,9 @@ void nfd_history_add(nfd *d, const void *compact, size_t compact_len, uint32_t n
   size_t len = compact_len + body_len;
   bool has_body = body_len > 0;
   size_t size = sizeof(hrec) + len + n_topics * sizeof(nfd_topic *) + sizeof(void *);
-  hrec *r = calloc(1, size);
+  hrec *r = malloc(size); /* every byte is written below: no calloc */
   if (!r) return;
+  memset(r, 0, sizeof *r);
   memcpy(r->data, compact, compact_len);
   if (body_len) memcpy(r->data + compact_len, body_kv, body_len);
   r->tps = (nfd_topic **)(((uintptr_t)(r->data + len) + sizeof(void *) - 1) &

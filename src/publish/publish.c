@@ -48,8 +48,8 @@
 #define STAGE_MAX_BYTES ((size_t)8 << 20)
 
 typedef struct entry {
-  nfd_topic *t;  /* equal topics, equal pointers */
   uint32_t item; /* index in staged */
+  uint32_t next; /* the topic's next entry, index + 1 (0: the last) */
   uint64_t seq;
 } entry;
 
@@ -67,6 +67,8 @@ struct nfd_pub {
   size_t n_entries, cap_entries;
   staged *items;
   size_t n_items, cap_items, staged_bytes;
+  nfd_topic **touched; /* topics with staged entries, each once */
+  size_t n_touched, cap_touched;
   uv_check_t check; /* publishes what the iteration staged */
 };
 
@@ -115,12 +117,6 @@ void nfd_pub_rules_changed(nfd *d) {
     }
 }
 
-static int cmp_entry(const void *a, const void *b) {
-  const entry *x = a, *y = b;
-  if (x->t != y->t) return x->t < y->t ? -1 : 1;
-  return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
 int nfd_pub_put_map(nf_buf *b, const nfd_topic *t, uint64_t seq, const uint8_t *fields,
                     size_t compact_len, size_t len, uint32_t n_compact, bool has_body) {
   bool body = has_body && !t->compact;
@@ -133,21 +129,22 @@ int nfd_pub_put_map(nf_buf *b, const nfd_topic *t, uint64_t seq, const uint8_t *
   return rc;
 }
 
-static int put_item(nf_buf *b, const staged *it, const entry *e) {
+static int put_item(nf_buf *b, const staged *it, const nfd_topic *t, uint64_t seq) {
   /* enc and enc_body are contiguous in the message, not in memory */
-  bool body = it->enc_body.len && !e->t->compact;
-  int rc = nfd_pub_put_map(b, e->t, e->seq, (const uint8_t *)it->enc.data, it->enc.len, it->enc.len,
+  bool body = it->enc_body.len && !t->compact;
+  int rc = nfd_pub_put_map(b, t, seq, (const uint8_t *)it->enc.data, it->enc.len, it->enc.len,
                            it->n_enc, body);
   if (body) rc |= nf_buf_append(b, it->enc_body.data, it->enc_body.len);
   return rc;
 }
 
 static void send_msg(nfd *d, const nf_buf *b) {
-  nng_msg *msg;
-  if (nng_msg_alloc(&msg, 0) || nng_msg_append(msg, b->data, b->len)) {
+  nng_msg *msg; /* allocated at its size: appending would grow it by copies */
+  if (nng_msg_alloc(&msg, b->len)) {
     atomic_fetch_add(&d->m.publish_errors, 1);
     return;
   }
+  memcpy(nng_msg_body(msg), b->data, b->len);
   /* nng_sendmsg() allocates (and seeds, with a getrandom syscall) an aio
    * for every message; one aio of our own, reused, does not.  PUB never
    * blocks, so the wait returns as soon as the message is queued. */
@@ -166,21 +163,23 @@ static void send_msg(nfd *d, const nf_buf *b) {
   atomic_fetch_add(&d->m.bytes_published, b->len);
 }
 
-/* Sends the entries E[0..n), all of one topic, as messages. */
-static void publish_run(nfd *d, const entry *e, size_t n) {
+/* Sends topic T's staged entries, in seq order, as messages. */
+static void publish_topic(nfd *d, nfd_topic *t) {
   struct nfd_pub *p = d->pub;
   nf_buf *b = &p->msg;
-  size_t tlen = strlen(e->t->name);
+  size_t tlen = strlen(t->name), n = t->pub_n, i = 0;
   bool batch = d->cfg.publish_batch && n > 1;
-  for (size_t i = 0; i < n; i++) {
+  for (uint32_t k = t->pub_first; k; k = p->entries[k - 1].next, i++) {
+    const entry *e = &p->entries[k - 1];
     if (i == 0 || !batch) {
       b->len = 0;
-      nf_buf_append(b, e->t->name, tlen + 1); /* topic and its 0x00 */
+      nf_buf_append(b, t->name, tlen + 1); /* topic and its 0x00 */
       if (batch) nf__mp_array(b, (uint32_t)n);
     }
-    put_item(b, &p->items[e[i].item], &e[i]);
+    put_item(b, &p->items[e->item], t, e->seq);
     if (!batch || i == n - 1) send_msg(d, b);
   }
+  t->pub_first = t->pub_last = t->pub_n = 0;
 }
 
 static bool grow(void **v, size_t *cap, size_t need, size_t size) {
@@ -198,7 +197,8 @@ static bool grow(void **v, size_t *cap, size_t need, size_t size) {
 static bool stage(struct nfd_pub *p, nfd_job *j) {
   size_t nt = j->item.n_topics;
   if (!grow((void **)&p->items, &p->cap_items, p->n_items + 1, sizeof *p->items) ||
-      !grow((void **)&p->entries, &p->cap_entries, p->n_entries + nt, sizeof *p->entries))
+      !grow((void **)&p->entries, &p->cap_entries, p->n_entries + nt, sizeof *p->entries) ||
+      !grow((void **)&p->touched, &p->cap_touched, p->n_touched + nt, sizeof *p->touched))
     return false;
   uint32_t idx = (uint32_t)p->n_items++;
   staged *it = &p->items[idx];
@@ -206,8 +206,15 @@ static bool stage(struct nfd_pub *p, nfd_job *j) {
   memset(&j->enc, 0, sizeof j->enc);
   memset(&j->enc_body, 0, sizeof j->enc_body);
   p->staged_bytes += it->enc.len + it->enc_body.len;
-  for (size_t k = 0; k < nt; k++)
-    p->entries[p->n_entries++] = (entry){.t = j->tps[k], .item = idx, .seq = j->seqs[k]};
+  for (size_t k = 0; k < nt; k++) { /* seqs grow in staging order: chains stay sorted */
+    nfd_topic *t = j->tps[k];
+    uint32_t e = (uint32_t)p->n_entries++;
+    p->entries[e] = (entry){.item = idx, .seq = j->seqs[k]};
+    if (t->pub_last) p->entries[t->pub_last - 1].next = e + 1;
+    else p->touched[p->n_touched++] = t, t->pub_first = e + 1;
+    t->pub_last = e + 1;
+    t->pub_n++;
+  }
   return true;
 }
 
@@ -227,13 +234,8 @@ void nfd_pub_jobs(nfd *d, nfd_job *jobs, size_t n) {
 void nfd_pub_flush(nfd *d) {
   struct nfd_pub *p = d->pub;
   if (!p || !p->n_entries) return;
-  size_t ne = p->n_entries;
-  qsort(p->entries, ne, sizeof *p->entries, cmp_entry);
-  for (size_t i = 0, run; i < ne; i += run) {
-    for (run = 1; i + run < ne && p->entries[i + run].t == p->entries[i].t; run++) {
-    }
-    publish_run(d, &p->entries[i], run);
-  }
+  for (size_t i = 0; i < p->n_touched; i++) publish_topic(d, p->touched[i]);
+  p->n_touched = 0;
   for (size_t i = 0; i < p->n_items; i++) {
     nf_buf_free(&p->items[i].enc);
     nf_buf_free(&p->items[i].enc_body);
@@ -251,6 +253,7 @@ void nfd_pub_stop(nfd *d) {
   nf_buf_free(&p->msg);
   free(p->entries);
   free(p->items);
+  free(p->touched);
   free(p);
   d->pub = NULL;
 }

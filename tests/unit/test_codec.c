@@ -1157,6 +1157,42 @@ static void test_id_clock_going_back_still_increases(void **state) {
   assert_int_equal(id_time(cur), 1751600005001ULL);
 }
 
+/* The encoding, bit by bit: the 128 bits of (48-bit ms, 80-bit random)
+ * behind two zero bits, five bits per digit. */
+static void id_reference(uint64_t ms, const uint8_t rnd[10], char out[27]) {
+  uint8_t v[16];
+  for (int i = 0; i < 6; i++) v[i] = (uint8_t)(ms >> (40 - 8 * i));
+  memcpy(v + 6, rnd, 10);
+  for (int i = 0; i < 26; i++) {
+    unsigned d = 0;
+    for (int k = 0; k < 5; k++) {
+      int b = i * 5 - 2 + k;
+      d = d << 1 | (b >= 0 ? (v[b / 8] >> (7 - b % 8)) & 1u : 0u);
+    }
+    out[i] = crockford[d];
+  }
+  out[26] = 0;
+}
+
+static void test_id_encoding_matches_reference(void **state) {
+  (void)state;
+  uint64_t x = 0x9E3779B97F4A7C15ull;
+  for (int n = 0; n < 20000; n++) {
+    nf_idgen g;
+    memset(&g, 0, sizeof g);
+    g.started = true;
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    g.last_ms = x >> 16; /* any 48-bit time */
+    for (int i = 0; i < 10; i++) g.rnd[i] = (uint8_t)(x >> (i * 6));
+    if (n % 3 == 0) memset(g.rnd, 0xFF, 9); /* long carries, extreme digits */
+    g.rnd[9] = (uint8_t)(n & 0xFF) == 0xFF ? 0xFE : g.rnd[9];
+    char got[27], want[27];
+    nf_id_generate(&g, (int64_t)g.last_ms, got); /* same ms: rnd + 1 */
+    id_reference(g.last_ms, g.rnd, want);
+    assert_string_equal(got, want);
+  }
+}
+
 static void test_id_random_part_overflow_borrows_next_ms(void **state) {
   (void)state;
   nf_idgen g;
@@ -1447,6 +1483,7 @@ int main(void) {
       cmocka_unit_test(test_mp_check_scalars),
       cmocka_unit_test(test_id_same_ms_strictly_increasing),
       cmocka_unit_test(test_id_sorts_by_time),
+      cmocka_unit_test(test_id_encoding_matches_reference),
       cmocka_unit_test(test_id_clock_going_back_still_increases),
       cmocka_unit_test(test_id_random_part_overflow_borrows_next_ms),
       cmocka_unit_test(test_id_generators_differ),
