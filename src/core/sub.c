@@ -39,7 +39,9 @@
  * --------------------
  * nf_sub_start dials SUB first and waits for its pipe, then asks the
  * daemon for every topic (`topics`) and gives each matching one a
- * baseline `last`: its seq now (plain live: "from now on"), minus N
+ * baseline `last`: its seq now (plain live: "from now on"; items published
+ * between the connection and the answer still arrive live, and the first
+ * live item moves the baseline back to itself: nf__track.from_now), minus N
  * (--last), SEQ (--since), or the state file's seq; then it replays from
  * there.  Live messages are received all along: between history pages
  * they are moved from nng into IN (pump, up to MAX_IN items; beyond, nng
@@ -112,6 +114,10 @@ static int64_t mono_ms(void) {
 nf__verdict nf__track_live(nf__track *t, uint64_t epoch, uint64_t seq, uint64_t *old_epoch) {
   *old_epoch = 0;
   if (!t->based) return NF__DELIVER;
+  if (t->from_now) { /* see sub_track.h */
+    t->from_now = false;
+    if ((!t->epoch || epoch == t->epoch) && seq && seq <= t->last) t->last = seq - 1;
+  }
   if (t->epoch && epoch != t->epoch) {
     *old_epoch = t->epoch;
     t->last = 0;
@@ -130,6 +136,7 @@ void nf__track_take(nf__track *t, uint64_t epoch, uint64_t seq) {
   t->epoch = epoch;
   t->last = seq;
   t->based = true;
+  t->from_now = false;
 }
 
 /* ---- topics, queues ------------------------------------------------------ */
@@ -565,6 +572,7 @@ static int baseline(nf_sub *s, topic *t) {
   uint64_t n = s->mode_n;
   t->tr = (nf__track){.epoch = away ? 0 : t->listed_epoch, .based = true};
   t->tr.last = away ? 0 : s->mode == REPLAY_SINCE ? n : t->listed > n ? t->listed - n : 0;
+  t->tr.from_now = s->mode == REPLAY_LAST && n == 0 && !away;
   t->done = t->tr.last;
   t->keep = true;
   return s->mode == REPLAY_LAST && !away ? FILL_LAST : FILL_REPLAY;

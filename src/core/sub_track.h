@@ -13,6 +13,12 @@ typedef struct nf__track {
   uint64_t epoch; /* 0: not known yet; the next item's epoch is taken */
   uint64_t last;  /* last seq queued for delivery, or the replay baseline */
   bool based;     /* LAST counts: without it the first item just goes */
+  /* LAST is the topic's seq when we asked, "from now on" (live with a
+   * query API).  Our SUB connection was up before we asked, and PUB sends
+   * nothing older than the connection, so a first live item at or below
+   * LAST was published in between: it is news, and the topic starts at
+   * it.  Cleared by the first item taken or judged. */
+  bool from_now;
 } nf__track;
 
 typedef enum nf__verdict {
