@@ -20,10 +20,15 @@ void nf_answer_clear(nf_answer *a) {
 }
 
 int nf_answer_add_topic(nf_answer *a, const char *name, uint64_t seq) {
-  nf_answer_topic *t = realloc(a->topics, (a->n_topics + 1) * sizeof *t);
-  if (!t) return -1;
-  a->topics = t;
-  t += a->n_topics++;
+  /* Room for 4, then doubling: the array grows when N is 0 or a power of
+   * two >= 4 (every ok answer gets several topics; no realloc each). */
+  size_t n = a->n_topics;
+  if (n == 0 || (n >= 4 && !(n & (n - 1)))) {
+    nf_answer_topic *t = realloc(a->topics, (n ? 2 * n : 4) * sizeof *t);
+    if (!t) return -1;
+    a->topics = t;
+  }
+  nf_answer_topic *t = a->topics + a->n_topics++;
   nf__copy_utf8(t->name, sizeof t->name, name, strlen(name));
   t->seq = seq;
   return 0;

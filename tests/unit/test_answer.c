@@ -444,9 +444,31 @@ static void test_msgpack_wrong_value_types_ignored(void **state) {
   nf_answer_clear(&a);
 }
 
+/* The topics array grows in steps (4, 8, 16 ...): every entry survives. */
+static void test_many_topics(void **state) {
+  (void)state;
+  nf_answer a = {0};
+  char name[32];
+  for (unsigned i = 0; i < 37; i++) {
+    snprintf(name, sizeof name, "sym.%u.US", i);
+    assert_int_equal(nf_answer_add_topic(&a, name, 1000 + i), 0);
+  }
+  assert_int_equal(a.n_topics, 37);
+  for (unsigned i = 0; i < 37; i++) {
+    snprintf(name, sizeof name, "sym.%u.US", i);
+    assert_string_equal(a.topics[i].name, name);
+    assert_int_equal(a.topics[i].seq, 1000 + i);
+  }
+  nf_answer_clear(&a);
+  assert_int_equal(nf_answer_add_topic(&a, "headline", 1), 0); /* usable after clear */
+  assert_int_equal(a.n_topics, 1);
+  nf_answer_clear(&a);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_ok_answer_roundtrip),
+      cmocka_unit_test(test_many_topics),
       cmocka_unit_test(test_ok_duplicate_answer_roundtrip),
       cmocka_unit_test(test_ok_answer_json_shape),
       cmocka_unit_test(test_ok_answer_without_duplicate_has_no_key),
