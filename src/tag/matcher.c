@@ -191,6 +191,7 @@ typedef struct build {
   uint8_t *label;  /* label of the edge into each state */
   uint32_t *fail;  /* failure state */
   uint8_t *of;     /* OF_* flags */
+  uint8_t *depth;  /* length of the path from the root */
   uint8_t class_alnum[256];
 } build;
 
@@ -406,7 +407,7 @@ static void fill_row(nf_matcher *m, const build *b, uint32_t s) {
   }
   /* Frontier index = BFS id - K; children below K are dense. */
   uint32_t lo = b->first[s], hi = b->first[s + 1], K = m->ndense;
-  row[n + X_FLAGS] = b->of[s];
+  row[n + X_FLAGS] = b->of[s] | (uint32_t)b->depth[s] << DEPTH_SHIFT;
   row[n + X_ID] = s;
   row[n + X_FR_LO] = (lo > K ? lo : K) - K;
   row[n + X_FR_HI] = (hi > K ? hi : K) - K;
@@ -449,10 +450,12 @@ static int make_automaton(nf_matcher *m, build *b) {
   m->out_link = malloc((size_t)n * sizeof(uint32_t));
   b->fail = malloc((size_t)n * sizeof(uint32_t));
   b->of = malloc(n);
-  if (!m->out_link || !b->fail || !b->of) return -1;
-  b->fail[0] = m->out_link[0] = b->of[0] = 0;
+  b->depth = malloc(n);
+  if (!m->out_link || !b->fail || !b->of || !b->depth) return -1;
+  b->fail[0] = m->out_link[0] = b->of[0] = b->depth[0] = 0;
   for (uint32_t s = 0; s < n; s++) {
     for (uint32_t c = b->first[s]; c < b->first[s + 1]; c++) {
+      b->depth[c] = (uint8_t)(b->depth[s] + 1);
       uint32_t f = s == 0 ? 0 : delta_id(m, b, b->fail[s], b->label[c]);
       b->fail[c] = f;
       m->out_link[c] = owns_outputs(m, f) ? f : m->out_link[f];
@@ -540,6 +543,7 @@ static void pack_tiers(nf_matcher *m, const build *b, const uint32_t *perm, cons
     r->end = perm[q] + size[q];
     r->label = b->label[q];
     r->of = b->of[q];
+    r->depth = b->depth[q];
   }
 }
 
@@ -570,6 +574,7 @@ static void free_build(build *b) {
   free(b->label);
   free(b->fail);
   free(b->of);
+  free(b->depth);
 }
 
 static void free_compiled(nf_matcher *m) {

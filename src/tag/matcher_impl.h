@@ -22,8 +22,10 @@
 #define SPARSE_BIT 0x40000000u
 #define ID_MASK 0x3FFFFFFFu
 
-/* Side columns after the nclass transitions of each dense row. */
+/* Side columns after the nclass transitions of each dense row; X_FLAGS
+ * holds OF_* | depth << 8. */
 enum { X_FLAGS, X_ID, X_FR_LO, X_FR_HI, X_COLS };
+#define DEPTH_SHIFT 8
 
 /* Per-state reporting flags. */
 #define OF_NOW 1u   /* reports when entered */
@@ -44,6 +46,7 @@ typedef struct srec {
   uint32_t end;  /* id just past this state's subtree */
   uint8_t label; /* byte on the edge into this state */
   uint8_t of;    /* OF_NOW / OF_LATER */
+  uint8_t depth; /* length of the path from the root */
 } srec;
 
 /* A term as reported. */
