@@ -81,7 +81,8 @@ typedef struct opts {
   size_t n_terms;
   double seconds;
   int runs;
-  size_t cold_mib; /* 0: no cold-cache runs */
+  size_t cold_mib;  /* 0: no cold-cache runs */
+  size_t dense_kib; /* 0: the matcher's default dense budget */
   const char *corpus;
   bool json, no_hs, print_terms;
 } opts;
@@ -99,6 +100,7 @@ static void usage(FILE *f) {
              "                     100000)\n"
              "      --seconds S    minimum scanning time of each run (default 2)\n"
              "      --runs R       runs per measurement; medians are reported (default 5)\n"
+             "      --dense KiB    dense budget of the matcher (nf_matcher_set_dense_limit)\n"
              "      --cold[=MiB]   also time scans with cold caches: before each item, write\n"
              "                     a buffer of MiB (default 8) to evict the automaton\n"
              "      --corpus FILE  JSON Lines corpus to build texts and vocabulary from\n"
@@ -449,6 +451,7 @@ static void bench_n(const opts *o, const corpus *c, const termlist *tl, n_result
     double t0 = bench_now();
     m = nf_matcher_new();
     if (!m) nf_die(PROG, 1, "out of memory");
+    if (o->dense_kib) nf_matcher_set_dense_limit(m, o->dense_kib << 10);
     for (size_t i = 0; i < ts->n; i++)
       if (nf_matcher_add(m, tc_ts_str(ts, i), ts->len[i], (uint32_t)i) < 0)
         nf_die(PROG, 1, "matcher refused term %zu", i);
@@ -714,11 +717,12 @@ static void print_json(const n_result *r, const opts *o, const corpus *c) {
 /* ---- the subcommand ------------------------------------------------------- */
 
 static void parse_opts(opts *o, int argc, char **argv) {
-  enum { O_TERMS = 256, O_SECONDS, O_RUNS, O_COLD, O_CORPUS, O_JSON, O_NO_HS, O_PRINT };
+  enum { O_TERMS = 256, O_SECONDS, O_RUNS, O_COLD, O_DENSE, O_CORPUS, O_JSON, O_NO_HS, O_PRINT };
   static const struct option lo[] = {{"terms", required_argument, 0, O_TERMS},
                                      {"seconds", required_argument, 0, O_SECONDS},
                                      {"runs", required_argument, 0, O_RUNS},
                                      {"cold", optional_argument, 0, O_COLD},
+                                     {"dense", required_argument, 0, O_DENSE},
                                      {"corpus", required_argument, 0, O_CORPUS},
                                      {"json", no_argument, 0, O_JSON},
                                      {"no-hyperscan", no_argument, 0, O_NO_HS},
@@ -754,6 +758,13 @@ static void parse_opts(opts *o, int argc, char **argv) {
       long long n = optarg ? nf_parse_count(PROG, "--cold", optarg) : 8;
       if (n < 1 || n > 4096) nf_die(PROG, 2, "--cold: expected 1..4096 MiB, not '%s'", optarg);
       o->cold_mib = (size_t)n;
+      break;
+    }
+    case O_DENSE: {
+      long long n = nf_parse_count(PROG, "--dense", optarg);
+      if (n < 1 || n > (1 << 20))
+        nf_die(PROG, 2, "--dense: expected 1..1048576 KiB, not '%s'", optarg);
+      o->dense_kib = (size_t)n;
       break;
     }
     case O_CORPUS:
