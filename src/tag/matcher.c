@@ -22,12 +22,17 @@
  *     a short search of that state's sparse children (the "frontier")
  *     finds it.  D_ATTN marks a step that must report (see below).  After
  *     the byte classes, each row has a few side columns (flags, id,
- *     frontier range) that only the slow paths read.  K is bounded by a
- *     byte budget (nf_matcher_set_dense_limit, default DENSE_DEFAULT):
- *     small and medium term sets are mostly dense, big ones keep their hot
- *     upper levels dense.  Big tables ask for transparent huge pages: the
- *     scan jumps around them, and TLB misses cost as much as cache misses
- *     on virtual machines.
+ *     frontier range) that only the slow paths read; the flags column
+ *     also holds the state's depth.  K is bounded by a byte budget
+ *     (nf_matcher_set_dense_limit, default DENSE_DEFAULT = 32 MiB, chosen
+ *     by measurement with `newsfeed-bench tag --dense`: a step in the
+ *     sparse tier costs several dependent loads, so at 10,000 terms a
+ *     budget of 32 MiB scanned about 1.7 times as fast as 8 MiB, and
+ *     budgets of 2 MiB or less were slower with cold caches too): small
+ *     and medium term sets are all dense, big ones keep their hot upper
+ *     levels dense.  Big tables ask for transparent huge pages: the scan
+ *     jumps around them, and TLB misses cost as much as cache misses on
+ *     virtual machines.
  *   - Sparse states, ids [K, N): goto/failure form, one 12-byte record
  *     each, renumbered depth-first.  A state's first child is the next
  *     record and its subtree ends at rec.end, where its next sibling
@@ -46,25 +51,35 @@
  * (LATER state), every term there needs a non-alphanumeric byte after it,
  * so the report waits for the next byte: the transitions out of a LATER
  * state on non-alphanumeric classes carry D_ATTN, and a scan that stays
- * inside a word does not stop at all.  At the end of the text (or of a
- * lane) a LATER state looks at the following byte itself.  Start
- * boundaries are checked per term when reporting (start = end - len).
+ * inside a word does not stop at all.  At the end of the text a LATER
+ * state reports by itself (at the end of a slice, the lane's extension
+ * takes the next step).  Start boundaries are checked per term when
+ * reporting (start = end - len).
  *
  * A scan's current state ("lane value", uint32) is a dense row offset, or
  * SPARSE_BIT | id.
  *
- * Lanes: one chain of dependent loads leaves the CPU waiting.  Texts are
- * cut into windows of LANES slices scanned in lockstep, so LANES
- * independent loads overlap.  A slice other than the first starts maxlen
- * bytes early at the root: the state depends only on the last maxlen bytes
- * (no state is deeper), so it is exact once the slice proper begins.
- * Slices after the first queue their matches (state, end) in a small
- * buffer and report them after the slices before them, which keeps
- * reports in end order; a full buffer just ends the lockstep early and the
- * rest of the window runs one slice at a time.  The lockstep loop keeps
- * the lanes in registers and stops only when a step needs attention; the
- * careful path then advances just the lanes concerned, and a lane that
- * went sparse runs on alone until it is back in a dense state.
+ * Lanes: one chain of dependent loads leaves the CPU waiting, and with
+ * cold caches (in the daemon, other work between two items evicts the
+ * table) every load of the chain is a miss.  So texts are cut into 2, 4
+ * or 8 slices of at least max(SLICE_MIN = 32, longest term) bytes (up to
+ * SLICE_MAX each; longer texts in several windows), scanned in lockstep:
+ * a 300-byte flash runs as 4 or 8 short chains whose misses overlap.
+ * Every slice starts at the root, so a lane finds exactly the terms that
+ * start in its slice or after.  The terms that start in a slice and end
+ * past it are found by that slice's lane going on past its end (an
+ * "extension") while its state is deeper than the bytes read since the
+ * end: once it is not, the next lane is in the same state.  An extension
+ * ends within the next slice (slices are at least maxlen long); its
+ * matches, filtered to those starting before the boundary, are merged by
+ * end offset into the next lane's reports (at equal ends they come first:
+ * they are longer).  Lanes after the first queue their matches (state,
+ * end) in a small buffer and report them after the lanes before them,
+ * which keeps reports in end order; a full buffer just ends the lockstep
+ * early and the rest of the window runs one lane at a time.  The lockstep
+ * loop keeps the lanes in registers and stops only when a step needs
+ * attention; the careful path then advances just the lanes concerned, and
+ * a lane that went sparse runs on alone until it is back in a dense state.
  *
  * Outputs: each term's (value, length, boundary flags) sits in one flat
  * array, grouped by final state: state s owns [out_start[s],
@@ -77,6 +92,9 @@
  * sorted list with one path stack, renumbered with an explicit queue (BFS)
  * and stack (DFS), and rows and failure links are filled in BFS order (a
  * failure target is shallower, so its row is complete by then).
+ *
+ * Files: matcher.c compiles, matcher_scan.c scans, matcher_impl.h holds
+ * the compiled form they share.
  *
  * Invariants
  *   - N < 2^30 (add() bounds the total term bytes); K * width < 2^30.
@@ -98,7 +116,7 @@
 #include <sys/mman.h>
 #endif
 
-#define DENSE_DEFAULT ((size_t)8 << 20)
+#define DENSE_DEFAULT ((size_t)32 << 20)
 #define HUGE_PAGE ((size_t)2 << 20)
 
 /* Allocates a table the scan will jump around in.  From 1 MiB up, align
