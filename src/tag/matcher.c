@@ -22,12 +22,17 @@
  *     a short search of that state's sparse children (the "frontier")
  *     finds it.  D_ATTN marks a step that must report (see below).  After
  *     the byte classes, each row has a few side columns (flags, id,
- *     frontier range) that only the slow paths read.  K is bounded by a
- *     byte budget (nf_matcher_set_dense_limit, default DENSE_DEFAULT):
- *     small and medium term sets are mostly dense, big ones keep their hot
- *     upper levels dense.  Big tables ask for transparent huge pages: the
- *     scan jumps around them, and TLB misses cost as much as cache misses
- *     on virtual machines.
+ *     frontier range) that only the slow paths read; the flags column
+ *     also holds the state's depth.  K is bounded by a byte budget
+ *     (nf_matcher_set_dense_limit, default DENSE_DEFAULT = 32 MiB, chosen
+ *     by measurement with `newsfeed-bench tag --dense`: a step in the
+ *     sparse tier costs several dependent loads, so at 10,000 terms a
+ *     budget of 32 MiB scanned about 1.7 times as fast as 8 MiB, and
+ *     budgets of 2 MiB or less were slower with cold caches too): small
+ *     and medium term sets are all dense, big ones keep their hot upper
+ *     levels dense.  Big tables ask for transparent huge pages: the scan
+ *     jumps around them, and TLB misses cost as much as cache misses on
+ *     virtual machines.
  *   - Sparse states, ids [K, N): goto/failure form, one 12-byte record
  *     each, renumbered depth-first.  A state's first child is the next
  *     record and its subtree ends at rec.end, where its next sibling
@@ -46,25 +51,35 @@
  * (LATER state), every term there needs a non-alphanumeric byte after it,
  * so the report waits for the next byte: the transitions out of a LATER
  * state on non-alphanumeric classes carry D_ATTN, and a scan that stays
- * inside a word does not stop at all.  At the end of the text (or of a
- * lane) a LATER state looks at the following byte itself.  Start
- * boundaries are checked per term when reporting (start = end - len).
+ * inside a word does not stop at all.  At the end of the text a LATER
+ * state reports by itself (at the end of a slice, the lane's extension
+ * takes the next step).  Start boundaries are checked per term when
+ * reporting (start = end - len).
  *
  * A scan's current state ("lane value", uint32) is a dense row offset, or
  * SPARSE_BIT | id.
  *
- * Lanes: one chain of dependent loads leaves the CPU waiting.  Texts are
- * cut into windows of LANES slices scanned in lockstep, so LANES
- * independent loads overlap.  A slice other than the first starts maxlen
- * bytes early at the root: the state depends only on the last maxlen bytes
- * (no state is deeper), so it is exact once the slice proper begins.
- * Slices after the first queue their matches (state, end) in a small
- * buffer and report them after the slices before them, which keeps
- * reports in end order; a full buffer just ends the lockstep early and the
- * rest of the window runs one slice at a time.  The lockstep loop keeps
- * the lanes in registers and stops only when a step needs attention; the
- * careful path then advances just the lanes concerned, and a lane that
- * went sparse runs on alone until it is back in a dense state.
+ * Lanes: one chain of dependent loads leaves the CPU waiting, and with
+ * cold caches (in the daemon, other work between two items evicts the
+ * table) every load of the chain is a miss.  So texts are cut into 2, 4
+ * or 8 slices of at least max(SLICE_MIN = 32, longest term) bytes (up to
+ * SLICE_MAX each; longer texts in several windows), scanned in lockstep:
+ * a 300-byte flash runs as 4 or 8 short chains whose misses overlap.
+ * Every slice starts at the root, so a lane finds exactly the terms that
+ * start in its slice or after.  The terms that start in a slice and end
+ * past it are found by that slice's lane going on past its end (an
+ * "extension") while its state is deeper than the bytes read since the
+ * end: once it is not, the next lane is in the same state.  An extension
+ * ends within the next slice (slices are at least maxlen long); its
+ * matches, filtered to those starting before the boundary, are merged by
+ * end offset into the next lane's reports (at equal ends they come first:
+ * they are longer).  Lanes after the first queue their matches (state,
+ * end) in a small buffer and report them after the lanes before them,
+ * which keeps reports in end order; a full buffer just ends the lockstep
+ * early and the rest of the window runs one lane at a time.  The lockstep
+ * loop keeps the lanes in registers and stops only when a step needs
+ * attention; the careful path then advances just the lanes concerned, and
+ * a lane that went sparse runs on alone until it is back in a dense state.
  *
  * Outputs: each term's (value, length, boundary flags) sits in one flat
  * array, grouped by final state: state s owns [out_start[s],
@@ -78,6 +93,9 @@
  * and stack (DFS), and rows and failure links are filled in BFS order (a
  * failure target is shallower, so its row is complete by then).
  *
+ * Files: matcher.c compiles, matcher_scan.c scans, matcher_impl.h holds
+ * the compiled form they share.
+ *
  * Invariants
  *   - N < 2^30 (add() bounds the total term bytes); K * width < 2^30.
  *   - The root is dense and never reports.
@@ -90,7 +108,7 @@
 #define _DEFAULT_SOURCE /* madvise */
 #endif
 
-#include "matcher.h"
+#include "matcher_impl.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -98,92 +116,8 @@
 #include <sys/mman.h>
 #endif
 
-#define TERM_MAX 255
-
-/* Dense entries: a row offset and two flags. */
-#define D_ATTN 0x80000000u
-#define D_ESC 0x40000000u
-#define D_OFF 0x3FFFFFFFu
-
-/* Sparse lane values. */
-#define SPARSE_BIT 0x40000000u
-#define ID_MASK 0x3FFFFFFFu
-
-/* Side columns after the nclass transitions of each dense row. */
-enum { X_FLAGS, X_ID, X_FR_LO, X_FR_HI, X_COLS };
-
-/* Per-state reporting flags. */
-#define OF_NOW 1u   /* reports when entered */
-#define OF_LATER 2u /* reports if the next byte is not alphanumeric */
-
-#define DENSE_DEFAULT ((size_t)8 << 20)
+#define DENSE_DEFAULT ((size_t)32 << 20)
 #define HUGE_PAGE ((size_t)2 << 20)
-
-/* Lockstep scanning: lane count, slice size bounds, per-lane queue. */
-#define LANES 8
-#define FOR_LANES(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
-#define SLICE_MIN 256
-#define SLICE_MAX 8192
-#define LANE_BUF 128
-
-enum { START_ALNUM = 1, END_ALNUM = 2 };
-
-/* A term waiting for compile: LEN bytes at arena[off]. */
-typedef struct pending {
-  uint32_t off;
-  uint32_t len;
-  uint32_t value;
-} pending;
-
-/* A sparse state (see the top comment). */
-typedef struct srec {
-  uint32_t fail; /* lane value of the failure target */
-  uint32_t end;  /* id just past this state's subtree */
-  uint8_t label; /* byte on the edge into this state */
-  uint8_t of;    /* OF_NOW / OF_LATER */
-} srec;
-
-/* A term as reported. */
-typedef struct output {
-  uint32_t value;
-  uint8_t len;
-  uint8_t flags;
-} output;
-
-struct nf_matcher {
-  /* Before compile. */
-  char *arena;
-  size_t arena_len, arena_cap;
-  pending *terms;
-  size_t nterms, terms_cap;
-  size_t dense_limit;
-  int compiled;
-
-  /* After compile. */
-  uint8_t cls[256];
-  uint32_t nclass;  /* transitions per row */
-  uint32_t width;   /* row width: nclass + X_COLS */
-  uint32_t ndense;  /* K */
-  uint32_t nstates; /* N */
-  uint32_t maxlen;  /* longest term: how far back a state depends */
-  /* The scan-time arrays share one block, so that a big automaton sits
-   * in as few (huge) pages as possible. */
-  void *blob;
-  uint32_t *dense; /* K rows of width entries */
-  srec *sp;        /* [id - K] */
-  /* Sparse children of dense states ("frontier"), in BFS order; those of
-   * a dense row are [row[X_FR_LO], row[X_FR_HI]). */
-  uint8_t *fr_label;
-  uint32_t *fr_val;
-  uint32_t *out_start; /* N + 1 */
-  uint32_t *out_link;  /* N */
-  output *outs;        /* nterms */
-  size_t bytes;        /* memory held once compiled */
-};
-
-static int is_alnum(uint8_t c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
 
 /* Allocates a table the scan will jump around in.  From 1 MiB up, align
  * it to huge pages and ask for them; *HELD gets the bytes reserved. */
@@ -275,6 +209,7 @@ typedef struct build {
   uint8_t *label;  /* label of the edge into each state */
   uint32_t *fail;  /* failure state */
   uint8_t *of;     /* OF_* flags */
+  uint8_t *depth;  /* length of the path from the root */
   uint8_t class_alnum[256];
 } build;
 
@@ -490,7 +425,7 @@ static void fill_row(nf_matcher *m, const build *b, uint32_t s) {
   }
   /* Frontier index = BFS id - K; children below K are dense. */
   uint32_t lo = b->first[s], hi = b->first[s + 1], K = m->ndense;
-  row[n + X_FLAGS] = b->of[s];
+  row[n + X_FLAGS] = b->of[s] | (uint32_t)b->depth[s] << DEPTH_SHIFT;
   row[n + X_ID] = s;
   row[n + X_FR_LO] = (lo > K ? lo : K) - K;
   row[n + X_FR_HI] = (hi > K ? hi : K) - K;
@@ -533,10 +468,12 @@ static int make_automaton(nf_matcher *m, build *b) {
   m->out_link = malloc((size_t)n * sizeof(uint32_t));
   b->fail = malloc((size_t)n * sizeof(uint32_t));
   b->of = malloc(n);
-  if (!m->out_link || !b->fail || !b->of) return -1;
-  b->fail[0] = m->out_link[0] = b->of[0] = 0;
+  b->depth = malloc(n);
+  if (!m->out_link || !b->fail || !b->of || !b->depth) return -1;
+  b->fail[0] = m->out_link[0] = b->of[0] = b->depth[0] = 0;
   for (uint32_t s = 0; s < n; s++) {
     for (uint32_t c = b->first[s]; c < b->first[s + 1]; c++) {
+      b->depth[c] = (uint8_t)(b->depth[s] + 1);
       uint32_t f = s == 0 ? 0 : delta_id(m, b, b->fail[s], b->label[c]);
       b->fail[c] = f;
       m->out_link[c] = owns_outputs(m, f) ? f : m->out_link[f];
@@ -624,6 +561,7 @@ static void pack_tiers(nf_matcher *m, const build *b, const uint32_t *perm, cons
     r->end = perm[q] + size[q];
     r->label = b->label[q];
     r->of = b->of[q];
+    r->depth = b->depth[q];
   }
 }
 
@@ -654,6 +592,7 @@ static void free_build(build *b) {
   free(b->label);
   free(b->fail);
   free(b->of);
+  free(b->depth);
 }
 
 static void free_compiled(nf_matcher *m) {
@@ -735,283 +674,4 @@ void nf_matcher_free(nf_matcher *m) {
   free(m->arena);
   free(m->terms);
   free(m);
-}
-
-/* ---------------------------------------------------------------------- */
-/* Scanning: single steps and reporting                                   */
-/* ---------------------------------------------------------------------- */
-
-static unsigned state_flags(const nf_matcher *m, uint32_t v) {
-  if (v & SPARSE_BIT) return m->sp[(v & ID_MASK) - m->ndense].of;
-  return m->dense[v + m->nclass + X_FLAGS];
-}
-
-/* Lane value after dense entry E was read on byte C.  An escape names the
- * row of the dense state whose child on C is the (sparse) next state. */
-static uint32_t resolve(const nf_matcher *m, uint32_t e, uint8_t c) {
-  if (!(e & D_ESC)) return e & D_OFF;
-  const uint32_t *row = m->dense + (e & D_OFF) + m->nclass;
-  for (uint32_t k = row[X_FR_LO]; k < row[X_FR_HI]; k++)
-    if (m->fr_label[k] == c) return m->fr_val[k];
-  return 0; /* unreachable: the escape exists because that child does */
-}
-
-static uint32_t dense_step(const nf_matcher *m, uint32_t v, uint8_t c) {
-  return resolve(m, m->dense[v + m->cls[c]], c);
-}
-
-/* One step from sparse state Q on byte C.  Children are visited in label
- * order (the first right after Q, each next one where the previous one's
- * subtree ends); a miss follows failure links to a dense state. */
-static uint32_t sparse_step(const nf_matcher *m, uint32_t q, uint8_t c) {
-  const uint32_t K = m->ndense;
-  const srec *sp = m->sp;
-  for (;;) {
-    uint32_t end = sp[q - K].end;
-    for (uint32_t k = q + 1; k < end; k = sp[k - K].end) {
-      uint8_t l = sp[k - K].label;
-      if (l == c) return SPARSE_BIT | k;
-      if (l > c) break;
-    }
-    uint32_t f = sp[q - K].fail;
-    if (!(f & SPARSE_BIT)) return dense_step(m, f, c);
-    q = f & ID_MASK;
-  }
-}
-
-static uint32_t step(const nf_matcher *m, uint32_t v, uint8_t c) {
-  if (v & SPARSE_BIT) return sparse_step(m, v & ID_MASK, c);
-  return dense_step(m, v, c);
-}
-
-/* Reports every term ending at END in state V, longest first.  Returns
- * non-zero when the callback asked to stop. */
-static int report(const nf_matcher *m, uint32_t v, const uint8_t *t, size_t len, size_t end,
-                  nf_match_cb cb, void *ctx) {
-  uint32_t s = (v & SPARSE_BIT) ? (v & ID_MASK) : m->dense[v + m->nclass + X_ID];
-  int end_ok = end >= len || !is_alnum(t[end]);
-  do {
-    for (uint32_t k = m->out_start[s]; k < m->out_start[s + 1]; k++) {
-      const output *o = &m->outs[k];
-      size_t start = end - o->len;
-      if ((o->flags & END_ALNUM) && !end_ok) continue;
-      if ((o->flags & START_ALNUM) && start > 0 && is_alnum(t[start - 1])) continue;
-      if (cb(ctx, o->value, start, end)) return 1;
-    }
-    s = m->out_link[s];
-  } while (s != 0);
-  return 0;
-}
-
-/* ---------------------------------------------------------------------- */
-/* Scanning: lanes                                                        */
-/* ---------------------------------------------------------------------- */
-
-/* A queued match of a lane that may not report yet. */
-typedef struct pend {
-  uint32_t v;
-  size_t end;
-} pend;
-
-/* A lane reads T[pos, end) from state V and reports matches ending after
- * FROM; the bytes before FROM only rebuild the state (warm-up).  A lane
- * that must not report yet queues its matches in BUF. */
-typedef struct lane {
-  size_t pos, end, from;
-  uint32_t v, n;
-  int direct;
-  pend buf[LANE_BUF];
-} lane;
-
-/* Reports, or queues, the match of state V ending at END. */
-static int emit(const nf_matcher *m, const uint8_t *t, size_t len, lane *l, uint32_t v, size_t end,
-                nf_match_cb cb, void *ctx) {
-  if (end <= l->from) return 0;
-  if (l->direct) return report(m, v, t, len, end, cb, ctx);
-  l->buf[l->n].v = v;
-  l->buf[l->n].end = end;
-  l->n++;
-  return 0;
-}
-
-/* The careful step of lane L over T[I], from state *V: a LATER state
- * reports before a non-alphanumeric byte, a NOW state when entered.  May
- * queue two matches.  Returns non-zero when the callback asked to stop. */
-static int lane_step(const nf_matcher *m, const uint8_t *t, size_t len, lane *l, uint32_t *v,
-                     size_t i, nf_match_cb cb, void *ctx) {
-  uint32_t prev = *v, next = step(m, prev, t[i]);
-  *v = next;
-  if ((state_flags(m, prev) & OF_LATER) && !is_alnum(t[i]) && emit(m, t, len, l, prev, i, cb, ctx))
-    return 1;
-  if ((state_flags(m, next) & OF_NOW) && emit(m, t, len, l, next, i + 1, cb, ctx)) return 1;
-  return 0;
-}
-
-/* Runs lane L alone to its end, reporting directly, then settles a LATER
- * state at the end by looking at the byte that follows. */
-static int run_single(const nf_matcher *m, const uint8_t *t, size_t len, lane *l, nf_match_cb cb,
-                      void *ctx) {
-  const uint32_t *dense = m->dense;
-  const uint8_t *cls = m->cls;
-  uint32_t v = l->v;
-  size_t i = l->pos, stop = l->end;
-  l->direct = 1;
-  while (i < stop) {
-    if (!(v & SPARSE_BIT)) {
-      for (; i < stop; i++) { /* the hot loop */
-        uint32_t e = dense[v + cls[t[i]]];
-        if (e & (D_ATTN | D_ESC)) break;
-        v = e;
-      }
-      if (i == stop) break;
-    }
-    if (lane_step(m, t, len, l, &v, i, cb, ctx)) return 1;
-    i++;
-  }
-  l->v = v; /* the next window starts from here */
-  l->pos = i;
-  if ((state_flags(m, v) & OF_LATER) && (i == len || !is_alnum(t[i])))
-    return emit(m, t, len, l, v, i, cb, ctx);
-  return 0;
-}
-
-#define LANE_LOAD(k)                                                                               \
-  uint32_t v##k = v[k];                                                                            \
-  const uint8_t *p##k = p[k];
-#define LANE_NEXT(k) uint32_t n##k = dense[v##k + cls[p##k[s]]];
-#define LANE_OR(k) n##k |
-#define LANE_COMMIT(k) v##k = n##k;
-#define LANE_STORE(k) v[k] = v##k;
-
-/* The hot loop of the lanes: all of them in dense states, lane k reading
- * P[k][0], P[k][1], ..., one byte each per round, until a round needs
- * attention (a report, a sparse state) or STEPS rounds are done.  That
- * round is left undone for the careful path.  Lane states live in
- * registers; their loads are independent, so the CPU overlaps their
- * latencies.  Returns the number of rounds done. */
-static size_t lockstep(const nf_matcher *m, const uint8_t *const *p, uint32_t *v, size_t steps) {
-  const uint32_t *dense = m->dense;
-  const uint8_t *cls = m->cls;
-  size_t s = 0;
-  FOR_LANES(LANE_LOAD)
-  while (s < steps) {
-    FOR_LANES(LANE_NEXT)
-    if ((FOR_LANES(LANE_OR) 0) & (D_ATTN | D_ESC)) break;
-    FOR_LANES(LANE_COMMIT)
-    s++;
-  }
-  FOR_LANES(LANE_STORE)
-  return s;
-}
-
-/* The careful round after lockstep stopped: lanes with a plain dense step
- * take it, the others step carefully, and a lane that went sparse runs on
- * alone until it is dense again (deep states are rare and each lane has
- * its own position).  Returns 1 to stop (callback), 2 when a queue may
- * not hold another round, else 0. */
-static int careful_round(const nf_matcher *m, const uint8_t *t, size_t len, lane *ln, uint32_t *v,
-                         nf_match_cb cb, void *ctx) {
-  int full = 0;
-  for (int k = 0; k < LANES; k++) {
-    lane *l = &ln[k];
-    if (l->pos == l->end) continue;
-    if (!(v[k] & SPARSE_BIT)) {
-      uint32_t e = m->dense[v[k] + m->cls[t[l->pos]]];
-      if (!(e & (D_ATTN | D_ESC))) {
-        v[k] = e;
-        l->pos++;
-        continue;
-      }
-    }
-    do {
-      if (lane_step(m, t, len, l, &v[k], l->pos, cb, ctx)) return 1;
-      l->pos++;
-    } while ((v[k] & SPARSE_BIT) && l->pos < l->end && l->n + 2 <= LANE_BUF);
-    full |= l->n + 2 > LANE_BUF || (v[k] & SPARSE_BIT);
-  }
-  return full ? 2 : 0;
-}
-
-/* Advances the lanes of a window together while all of them have bytes
- * left and room in their queues.  Lane 0 reports at once, the others
- * queue.  A lane stopped in a sparse state also ends the lockstep. */
-static int run_lanes(const nf_matcher *m, const uint8_t *t, size_t len, lane *ln, nf_match_cb cb,
-                     void *ctx) {
-  const uint8_t *p[LANES];
-  uint32_t v[LANES], sparse = 0;
-  for (int k = 0; k < LANES; k++) {
-    v[k] = ln[k].v;
-    sparse |= v[k] & SPARSE_BIT;
-  }
-  /* Lane 0 may start sparse, carried over from the previous window. */
-  int rc = sparse ? careful_round(m, t, len, ln, v, cb, ctx) : 0;
-  if (rc == 1) return 1;
-  while (rc == 0) {
-    size_t steps = SIZE_MAX;
-    for (int k = 0; k < LANES; k++) {
-      p[k] = t + ln[k].pos;
-      if (ln[k].end - ln[k].pos < steps) steps = ln[k].end - ln[k].pos;
-    }
-    if (steps == 0) break;
-    size_t done = lockstep(m, p, v, steps);
-    for (int k = 0; k < LANES; k++) ln[k].pos += done;
-    if (done == steps) continue;
-    rc = careful_round(m, t, len, ln, v, cb, ctx);
-    if (rc == 1) return 1;
-  }
-  for (int k = 0; k < LANES; k++) ln[k].v = v[k];
-  return 0;
-}
-
-/* Scans one window of LANES slices of R bytes each.  Lane 0 starts at
- * BASE in state *V, carried over from the previous window; lane k > 0
- * starts maxlen bytes before its slice, at the root.  On return *V is the
- * state at the end of the window. */
-static int run_window(const nf_matcher *m, const uint8_t *t, size_t len, size_t base, size_t r,
-                      uint32_t *v, nf_match_cb cb, void *ctx) {
-  size_t warm = m->maxlen, d = r - warm;
-  lane ln[LANES];
-  for (int k = 0; k < LANES; k++) {
-    ln[k].from = k == 0 ? base : base + r + (size_t)(k - 1) * d;
-    ln[k].pos = k == 0 ? base : ln[k].from - warm;
-    ln[k].end = ln[k].pos + r;
-    ln[k].v = k == 0 ? *v : 0;
-    ln[k].n = 0;
-    ln[k].direct = k == 0;
-  }
-  if (run_lanes(m, t, len, ln, cb, ctx)) return 1;
-  for (int k = 0; k < LANES; k++) {
-    for (uint32_t q = 0; q < ln[k].n; q++)
-      if (report(m, ln[k].buf[q].v, t, len, ln[k].buf[q].end, cb, ctx)) return 1;
-    if (run_single(m, t, len, &ln[k], cb, ctx)) return 1;
-  }
-  *v = ln[LANES - 1].v;
-  return 0;
-}
-
-void nf_matcher_scan(const nf_matcher *m, const char *text, size_t len, nf_match_cb cb, void *ctx) {
-  if (!m || !m->compiled || !text || !cb) return;
-  const uint8_t *t = (const uint8_t *)text;
-  size_t warm = m->maxlen, base = 0;
-  uint32_t v = 0;
-  /* A window of slices of R bytes spans R + (LANES-1) * (R - warm) bytes.
-   * Slices of at least 4 * warm keep warm-up cheap; texts too short for
-   * that run as one lane. */
-  size_t rmin = SLICE_MIN > 4 * warm ? SLICE_MIN : 4 * warm;
-  size_t rmax = SLICE_MAX > rmin ? SLICE_MAX : rmin;
-  if (len >= rmin + (LANES - 1) * (rmin - warm)) {
-    /* As few windows as rmax allows, stretched to tile the text. */
-    size_t nwin = len / (rmax + (LANES - 1) * (rmax - warm)) + 1;
-    size_t r = (len / nwin + (LANES - 1) * warm) / LANES;
-    if (r < rmin) r = rmin;
-    size_t span = r + (LANES - 1) * (r - warm);
-    for (; len - base >= span; base += span)
-      if (run_window(m, t, len, base, r, &v, cb, ctx)) return;
-  }
-  lane rest;
-  rest.pos = rest.from = base;
-  rest.end = len;
-  rest.v = v;
-  rest.n = 0;
-  run_single(m, t, len, &rest, cb, ctx);
 }

@@ -36,7 +36,7 @@ nf_matcher *nf_matcher_new(void);
 int nf_matcher_add(nf_matcher *m, const char *term, size_t len, uint32_t value);
 /* Optional tuning, before compile: at most BYTES of full DFA rows (the
  * shallowest states get them; deeper states use a compact goto/failure
- * form).  Default 8 MiB.  Returns 0, or -1 after compile. */
+ * form).  Default 32 MiB.  Returns 0, or -1 after compile. */
 int nf_matcher_set_dense_limit(nf_matcher *m, size_t bytes);
 /* Builds the automaton.  Returns 0, or -1 when out of memory. */
 int nf_matcher_compile(nf_matcher *m);

@@ -26,7 +26,8 @@ check(rc != 0 and len(err.strip().splitlines()) == 1 and "--no-such-flag" in err
 rc, out, err = run(["no-such-command"])
 check(rc != 0 and "no-such-command" in err, "unknown command is refused: %r" % err)
 
-rc, out, err = run(["tag", "--terms", "1000", "--seconds", "0.2", "--runs", "1", "--json"])
+rc, out, err = run(["tag", "--terms", "1000", "--seconds", "0.2", "--runs", "1", "--cold=1",
+                     "--json"])
 check(rc == 0, "tag exits 0 (rc %d): %s" % (rc, err))
 objs = []
 for line in out.splitlines():
@@ -56,6 +57,8 @@ for m in matchers:
         check(positive(k.get("mb_s")) and positive(k.get("us_mean")), "%s figures: %r" % (kind, k))
         check(isinstance(k.get("us_p99"), (int, float)) and k["us_p99"] >= k.get("us_p50", 0),
               "%s p99 >= p50: %r" % (kind, k))
+        c = (m.get("cold") or {}).get(kind) or {}
+        check(positive(c.get("mb_s")) and positive(c.get("us_mean")), "cold %s: %r" % (kind, c))
     hs = m.get("hyperscan")
     if hs is not None:  # built with libhs
         check(positive(hs.get("mb_s")) and positive(hs.get("database_bytes")), "hyperscan: %r" % hs)

@@ -336,7 +336,7 @@ static int alnum(unsigned char c) {
 }
 
 typedef struct term {
-  char s[8];
+  char s[48];
   size_t len;
 } term;
 
@@ -480,6 +480,71 @@ static void test_long_texts(void **state) {
     long_text_round(&seed, 30, 3, len, wide, sizeof(wide) - 1);
 }
 
+/* Texts from 64 bytes up are cut into 2, 4 or 8 slices of at least
+ * max(32, longest term) bytes, scanned in lockstep, each lane from the
+ * root; a lane goes on past its slice while a term that started in it may
+ * still end there, and those matches are merged into the next lane's.
+ * Check the exact report order (by end, longest first, then add order)
+ * against the naive reference at every length across the thresholds, and
+ * that stopping gives a prefix of it. */
+static void exact_round(uint64_t *seed, size_t nterms, size_t maxlen, size_t len,
+                        const char *alphabet, size_t na) {
+  term *terms = malloc(nterms * sizeof(term));
+  char *text = malloc(len + 1);
+  assert_non_null(terms);
+  assert_non_null(text);
+  for (size_t k = 0; k < nterms; k++) {
+    terms[k].len = 1 + rnd(seed) % maxlen;
+    for (size_t i = 0; i < terms[k].len; i++) terms[k].s[i] = alphabet[rnd(seed) % na];
+  }
+  for (size_t i = 0; i < len; i++) text[i] = alphabet[rnd(seed) % na];
+  hits want = {0};
+  naive(terms, nterms, text, len, &want);
+  if (want.n) qsort(want.v, want.n, sizeof(hit), hit_cmp);
+  for (size_t l = 0; l < NLIMITS; l++) {
+    nf_matcher *m = nf_matcher_new();
+    assert_non_null(m);
+    if (limits[l] != (size_t)-1) nf_matcher_set_dense_limit(m, limits[l]);
+    for (size_t k = 0; k < nterms; k++)
+      assert_int_equal(nf_matcher_add(m, terms[k].s, terms[k].len, (uint32_t)k), 0);
+    assert_int_equal(nf_matcher_compile(m), 0);
+    hits got = scan_n(m, text, len);
+    if (got.n != want.n) fail_msg("len %zu limit %zu: %zu hits, want %zu", len, l, got.n, want.n);
+    for (size_t k = 0; k < want.n; k++)
+      if (hit_cmp(&got.v[k], &want.v[k]))
+        fail_msg("len %zu limit %zu: hit %zu is v=%u [%zu,%zu), want v=%u [%zu,%zu)", len, l, k,
+                 got.v[k].value, got.v[k].start, got.v[k].end, want.v[k].value, want.v[k].start,
+                 want.v[k].end);
+    if (got.n > 1) {
+      hits part = {0};
+      part.stop_after = 1 + rnd(seed) % (got.n - 1);
+      nf_matcher_scan(m, text, len, collect, &part);
+      assert_int_equal(part.n, part.stop_after);
+      for (size_t k = 0; k < part.n; k++) assert_int_equal(hit_cmp(&part.v[k], &got.v[k]), 0);
+      free(part.v);
+    }
+    free(got.v);
+    nf_matcher_free(m);
+  }
+  free(want.v);
+  free(terms);
+  free(text);
+}
+
+static void test_short_text_lanes(void **state) {
+  (void)state;
+  uint64_t seed = 31337;
+  static const char wide[] = "ab1 .\xE4\xB8";
+  /* Short terms (slices of 32 bytes): every length up to 8 slices + 1. */
+  for (size_t len = 0; len < 300; len++) exact_round(&seed, 40, 5, len, ALPHABET, NALPHA);
+  /* Long terms over few letters: deep states at the slice ends, so the
+   * extensions run long; the longest term sets the slice size. */
+  for (size_t len = 60; len < 700; len += 7) exact_round(&seed, 60, 40, len, wide, 3);
+  for (size_t len = 60; len < 700; len += 11) exact_round(&seed, 200, 12, len, wide, 7);
+  /* Duplicates and nesting: "aaaa..." hits every term at every end. */
+  for (size_t len = 60; len < 400; len += 13) exact_round(&seed, 12, 9, len, "a", 1);
+}
+
 /* Memory is reported, grows with the term set, and the dense budget
  * bounds the DFA part. */
 static void test_memory(void **state) {
@@ -528,6 +593,7 @@ int main(void) {
       cmocka_unit_test(test_stop),
       cmocka_unit_test(test_random_cross_check),
       cmocka_unit_test(test_long_texts),
+      cmocka_unit_test(test_short_text_lanes),
       cmocka_unit_test(test_memory),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -37,6 +37,15 @@
  * compiles.  Wall-clock time is the measure; the thread's CPU time is
  * recorded too, so that a run on a shared machine shows how much of the
  * time it actually ran (CPU share) and what it did per second of CPU.
+ *
+ * Cold cache (--cold[=MiB], default 8): as in a daemon, where the other
+ * work between two items evicts the automaton from the caches.  After the
+ * hot runs, each run takes items in corpus order (continuing where the
+ * previous run stopped) for >= S/2 seconds; before each item it writes
+ * one byte per cache line of a MiB-sized buffer and reads the item's
+ * folded text (the daemon has just folded it), then times the scan alone
+ * (clock cost subtracted).  Reported: per kind, mean / p50 / p99 us and
+ * MB/s (bytes over summed scan times), medians over the runs.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -72,6 +81,8 @@ typedef struct opts {
   size_t n_terms;
   double seconds;
   int runs;
+  size_t cold_mib;  /* 0: no cold-cache runs */
+  size_t dense_kib; /* 0: the matcher's default dense budget */
   const char *corpus;
   bool json, no_hs, print_terms;
 } opts;
@@ -89,6 +100,9 @@ static void usage(FILE *f) {
              "                     100000)\n"
              "      --seconds S    minimum scanning time of each run (default 2)\n"
              "      --runs R       runs per measurement; medians are reported (default 5)\n"
+             "      --dense KiB    dense budget of the matcher (nf_matcher_set_dense_limit)\n"
+             "      --cold[=MiB]   also time scans with cold caches: before each item, write\n"
+             "                     a buffer of MiB (default 8) to evict the automaton\n"
              "      --corpus FILE  JSON Lines corpus to build texts and vocabulary from\n"
              "                     (default: the built-in tests/corpus/labelled.jsonl)\n"
              "      --no-hyperscan skip the Hyperscan comparison\n"
@@ -110,6 +124,8 @@ typedef struct result {
   double mbs_cpu;   /* bytes per second of the thread's CPU time */
   double cpu_share; /* lowest over the runs: thread CPU time / wall time */
   kind_result k[NKINDS];
+  bool cold;             /* cold-cache figures below */
+  kind_result c[NKINDS]; /* cold: mbs from summed scan times */
 } result;
 
 static double clock_cost;
@@ -190,6 +206,70 @@ static void measure(const corpus *c, const opts *o, bool folded, work_fn fn, voi
   free(run_mbs);
   free(run_us);
   free(run_cpu);
+}
+
+/* Writes one byte per cache line of a buffer of MIB MiB, evicting what
+ * the caches held (the automaton, the text). */
+static void evict(size_t mib) {
+  static unsigned char *buf;
+  static size_t size;
+  if (size != mib << 20) {
+    free(buf);
+    size = mib << 20;
+    buf = bench_xcalloc(size, 1);
+  }
+  for (size_t i = 0; i < size; i += 64) buf[i]++;
+  __asm__ volatile("" : : "r"(buf) : "memory"); /* keep the writes */
+}
+
+/* Reads the N bytes at P: the daemon has just folded the text it scans,
+ * so the text itself is in cache. */
+static void touch(const char *p, size_t n) {
+  unsigned sum = 0;
+  for (size_t i = 0; i < n; i += 64) sum += (unsigned char)p[i];
+  __asm__ volatile("" : : "r"(sum));
+}
+
+/* The cold-cache runs described at the top; fills OUT->c. */
+static void measure_cold(const corpus *c, const opts *o, work_fn fn, void *ctx, result *out) {
+  size_t R = (size_t)o->runs, next = 0;
+  double *v[NKINDS][4];
+  bench_samples lat[NKINDS] = {{0}};
+  for (int k = 0; k < NKINDS; k++)
+    for (int j = 0; j < 4; j++) v[k][j] = bench_xcalloc(R, sizeof(double));
+  for (size_t r = 0; r < R; r++) {
+    double secs[NKINDS] = {0}, bytes[NKINDS] = {0};
+    for (int k = 0; k < NKINDS; k++) lat[k].n = 0;
+    double t0 = bench_now();
+    do {
+      const bitem *it = &c->items[next];
+      next = (next + 1) % c->n;
+      evict(o->cold_mib);
+      touch(c->fold + it->ft, it->ftl);
+      touch(c->fold + it->fb, it->fbl);
+      double a = bench_now();
+      fn(ctx, c, it);
+      double d = bench_now() - a - clock_cost;
+      d = d > 0 ? d : 0;
+      secs[it->kind] += d;
+      bytes[it->kind] += (double)it->ftl + it->fbl;
+      bench_samples_push(&lat[it->kind], (float)(d * 1e6));
+    } while (bench_now() - t0 < o->seconds / 2);
+    for (int k = 0; k < NKINDS; k++) {
+      size_t n = lat[k].n;
+      v[k][0][r] = secs[k] > 0 ? bytes[k] / secs[k] / 1e6 : NAN;
+      v[k][1][r] = n ? secs[k] / (double)n * 1e6 : NAN;
+      v[k][2][r] = n ? bench_quantile(lat[k].v, n, 0.50) : NAN;
+      v[k][3][r] = n ? bench_quantile(lat[k].v, n, 0.99) : NAN;
+    }
+  }
+  out->cold = true;
+  for (int k = 0; k < NKINDS; k++) {
+    out->c[k] = (kind_result){bench_median(v[k][0], R), bench_median(v[k][1], R),
+                              bench_median(v[k][2], R), bench_median(v[k][3], R)};
+    for (int j = 0; j < 4; j++) free(v[k][j]);
+    bench_samples_free(&lat[k]);
+  }
 }
 
 /* One pass over every item in corpus order (for match counts). */
@@ -371,6 +451,7 @@ static void bench_n(const opts *o, const corpus *c, const termlist *tl, n_result
     double t0 = bench_now();
     m = nf_matcher_new();
     if (!m) nf_die(PROG, 1, "out of memory");
+    if (o->dense_kib) nf_matcher_set_dense_limit(m, o->dense_kib << 10);
     for (size_t i = 0; i < ts->n; i++)
       if (nf_matcher_add(m, tc_ts_str(ts, i), ts->len[i], (uint32_t)i) < 0)
         nf_die(PROG, 1, "matcher refused term %zu", i);
@@ -402,6 +483,7 @@ static void bench_n(const opts *o, const corpus *c, const termlist *tl, n_result
 
   nf_work w = {.m = m};
   measure(c, o, true, work_nf, &w, &nr->scan);
+  if (o->cold_mib) measure_cold(c, o, work_nf, &w, &nr->scan);
   w.matches = 0;
   one_pass(c, work_nf, &w);
   nr->matches = w.matches;
@@ -420,6 +502,7 @@ static void bench_n(const opts *o, const corpus *c, const termlist *tl, n_result
       hs_database_size(h.db, &nr->hs_db);
       hs_scratch_size(h.scratch, &nr->hs_scratch);
       measure(c, o, true, work_hs, &h, &nr->hs_scan);
+      if (o->cold_mib) measure_cold(c, o, work_hs, &h, &nr->hs_scan);
       h.matches = 0;
       one_pass(c, work_hs, &h);
       nr->hs_matches = h.matches;
@@ -468,8 +551,26 @@ static const char *us_fmt(double v) {
   return v < 10 ? "%.3f" : v < 100 ? "%.2f" : "%.1f";
 }
 
+/* The rows of one kind: MB/s, mean, p50 / p99; PREFIX names the mode. */
+static void kind_rows(const char *prefix, const char *kind, const kind_result *x,
+                      const kind_result *y, bool hs) {
+  char a[32], b[32], c2[32], d[32], name[64], p[40], q[40];
+  snprintf(name, sizeof name, "%s%s: MB/s", prefix, kind);
+  row(name, fmt(a, "%.0f", x->mbs), hs ? fmt(b, "%.0f", y->mbs) : "", hs ? x->mbs / y->mbs : NAN);
+  snprintf(name, sizeof name, "%s%s: µs mean", prefix, kind);
+  row(name, fmt(a, us_fmt(x->us_mean), x->us_mean),
+      hs ? fmt(b, us_fmt(y->us_mean), y->us_mean) : "", hs ? x->us_mean / y->us_mean : NAN);
+  snprintf(name, sizeof name, "%s%s: µs p50 / p99", prefix, kind);
+  snprintf(p, sizeof p, "%s / %s", fmt(a, us_fmt(x->us_p50), x->us_p50),
+           fmt(b, us_fmt(x->us_p99), x->us_p99));
+  if (hs)
+    snprintf(q, sizeof q, "%s / %s", fmt(c2, us_fmt(y->us_p50), y->us_p50),
+             fmt(d, us_fmt(y->us_p99), y->us_p99));
+  row(name, p, hs ? q : "", NAN);
+}
+
 static void print_text(const n_result *r) {
-  char a[32], b[32], c2[32], d[32];
+  char a[32], b[32];
   printf("\n== %zu terms: %zu from the rules, %zu dictionary names, %zu generated ==\n", r->n,
          r->from_rules, r->from_dict, r->generated);
   bool hs = r->hs;
@@ -497,23 +598,11 @@ static void print_text(const n_result *r) {
   row("µs per item, all", fmt(a, us_fmt(r->scan.us_mean), r->scan.us_mean),
       hs ? fmt(b, us_fmt(r->hs_scan.us_mean), r->hs_scan.us_mean) : "",
       hs ? r->scan.us_mean / r->hs_scan.us_mean : NAN);
-  for (int k = 0; k < NKINDS; k++) {
-    const kind_result *x = &r->scan.k[k], *y = &r->hs_scan.k[k];
-    char name[64];
-    snprintf(name, sizeof name, "%s: MB/s", kind_names[k]);
-    row(name, fmt(a, "%.0f", x->mbs), hs ? fmt(b, "%.0f", y->mbs) : "", hs ? x->mbs / y->mbs : NAN);
-    snprintf(name, sizeof name, "%s: µs mean", kind_names[k]);
-    row(name, fmt(a, us_fmt(x->us_mean), x->us_mean),
-        hs ? fmt(b, us_fmt(y->us_mean), y->us_mean) : "", hs ? x->us_mean / y->us_mean : NAN);
-    snprintf(name, sizeof name, "%s: µs p50 / p99", kind_names[k]);
-    char p[40], q[40];
-    snprintf(p, sizeof p, "%s / %s", fmt(a, us_fmt(x->us_p50), x->us_p50),
-             fmt(b, us_fmt(x->us_p99), x->us_p99));
-    if (hs)
-      snprintf(q, sizeof q, "%s / %s", fmt(c2, us_fmt(y->us_p50), y->us_p50),
-               fmt(d, us_fmt(y->us_p99), y->us_p99));
-    row(name, p, hs ? q : "", NAN);
-  }
+  for (int k = 0; k < NKINDS; k++)
+    kind_rows("", kind_names[k], &r->scan.k[k], &r->hs_scan.k[k], hs);
+  if (r->scan.cold)
+    for (int k = 0; k < NKINDS; k++)
+      kind_rows("cold ", kind_names[k], &r->scan.c[k], &r->hs_scan.c[k], hs);
   snprintf(a, sizeof a, "%zu", r->matches);
   snprintf(b, sizeof b, "%zu", r->hs_matches);
   row("matches per corpus pass", a, hs ? b : "", NAN);
@@ -549,6 +638,26 @@ static void json_kinds(const result *s) {
   }
 }
 
+static void json_cold(const result *s) {
+  printf(",\"cold\":");
+  if (!s->cold) {
+    printf("null");
+    return;
+  }
+  for (int k = 0; k < NKINDS; k++) {
+    printf("%s\"%s\":{\"mb_s\":", k ? "," : "{", kind_names[k]);
+    bench_json_number(stdout, s->c[k].mbs);
+    printf(",\"us_mean\":");
+    bench_json_number(stdout, s->c[k].us_mean);
+    printf(",\"us_p50\":");
+    bench_json_number(stdout, s->c[k].us_p50);
+    printf(",\"us_p99\":");
+    bench_json_number(stdout, s->c[k].us_p99);
+    printf("}");
+  }
+  printf("}");
+}
+
 static void json_scan(const result *s) {
   printf("\"mb_s\":");
   bench_json_number(stdout, s->mbs);
@@ -563,6 +672,7 @@ static void json_scan(const result *s) {
   printf(",\"cpu_share\":");
   bench_json_number(stdout, s->cpu_share);
   json_kinds(s);
+  json_cold(s);
 }
 
 static void print_json(const n_result *r, const opts *o, const corpus *c) {
@@ -607,10 +717,12 @@ static void print_json(const n_result *r, const opts *o, const corpus *c) {
 /* ---- the subcommand ------------------------------------------------------- */
 
 static void parse_opts(opts *o, int argc, char **argv) {
-  enum { O_TERMS = 256, O_SECONDS, O_RUNS, O_CORPUS, O_JSON, O_NO_HS, O_PRINT };
+  enum { O_TERMS = 256, O_SECONDS, O_RUNS, O_COLD, O_DENSE, O_CORPUS, O_JSON, O_NO_HS, O_PRINT };
   static const struct option lo[] = {{"terms", required_argument, 0, O_TERMS},
                                      {"seconds", required_argument, 0, O_SECONDS},
                                      {"runs", required_argument, 0, O_RUNS},
+                                     {"cold", optional_argument, 0, O_COLD},
+                                     {"dense", required_argument, 0, O_DENSE},
                                      {"corpus", required_argument, 0, O_CORPUS},
                                      {"json", no_argument, 0, O_JSON},
                                      {"no-hyperscan", no_argument, 0, O_NO_HS},
@@ -640,6 +752,19 @@ static void parse_opts(opts *o, int argc, char **argv) {
       long long n = nf_parse_count(PROG, "--runs", optarg);
       if (n < 1 || n > 1000) nf_die(PROG, 2, "--runs: expected 1..1000, not '%s'", optarg);
       o->runs = (int)n;
+      break;
+    }
+    case O_COLD: {
+      long long n = optarg ? nf_parse_count(PROG, "--cold", optarg) : 8;
+      if (n < 1 || n > 4096) nf_die(PROG, 2, "--cold: expected 1..4096 MiB, not '%s'", optarg);
+      o->cold_mib = (size_t)n;
+      break;
+    }
+    case O_DENSE: {
+      long long n = nf_parse_count(PROG, "--dense", optarg);
+      if (n < 1 || n > (1 << 20))
+        nf_die(PROG, 2, "--dense: expected 1..1048576 KiB, not '%s'", optarg);
+      o->dense_kib = (size_t)n;
       break;
     }
     case O_CORPUS:
