@@ -62,6 +62,7 @@ typedef struct nfd_topic {
   /* publish/publish.c: this topic's staged entries, a chain of indexes
    * + 1 in seq order (0: none staged). */
   uint32_t pub_first, pub_last, pub_n;
+  uint32_t index; /* in nfd.topic_list: a 4-byte reference (dedup.c) */
 } nfd_topic;
 
 /* One item in flight through the pipeline, with its answer. */
@@ -107,7 +108,9 @@ typedef struct nfd {
   int64_t start_ms;
   struct nfd_ingest *ingest;
   struct nfd_pub *pub;
-  nf_strmap topics;            /* name -> nfd_topic */
+  nf_strmap topics;       /* name -> nfd_topic */
+  nfd_topic **topic_list; /* by nfd_topic.index (topics.c) */
+  size_t n_topic_list, cap_topic_list;
   struct nfd_journal *journal; /* NULL: no data_dir, nothing on disk */
   struct nfd_history *history;
   struct nfd_dedup *dedup;

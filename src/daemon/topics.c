@@ -21,6 +21,13 @@ nfd_topic *nfd_topic_get(nfd *d, const char *name) {
   size_t len = strlen(name);
   nfd_topic *t = nf_strmap_get(&d->topics, name, len);
   if (t) return t;
+  if (d->n_topic_list == d->cap_topic_list) {
+    size_t cap = d->cap_topic_list ? 2 * d->cap_topic_list : 64;
+    nfd_topic **v = realloc(d->topic_list, cap * sizeof *v);
+    if (!v) return NULL;
+    d->topic_list = v;
+    d->cap_topic_list = cap;
+  }
   if (!(t = calloc(1, sizeof *t))) return NULL;
   t->epoch = (uint64_t)nf_now_ms();
   t->compact = d->tagger && nf_rules_compact(nf_tagger_rules(d->tagger), name);
@@ -30,11 +37,16 @@ nfd_topic *nfd_topic_get(nfd *d, const char *name) {
     return NULL;
   }
   t->name = slot->key;
+  t->index = (uint32_t)d->n_topic_list;
+  d->topic_list[d->n_topic_list++] = t;
   return t;
 }
 
 void nfd_topics_free(nfd *d) {
   nf_strmap_free(&d->topics, free); /* rings are freed by the history */
+  free(d->topic_list);
+  d->topic_list = NULL;
+  d->n_topic_list = d->cap_topic_list = 0;
 }
 
 void nfd_topics_pack(const nfd *d, nf_buf *b) {
