@@ -199,6 +199,9 @@ void nfd_pub_rules_changed(nfd *d);
 /* query/query.c: the query API (nng REP). */
 int nfd_query_start(nfd *d, const char *url, char *err, size_t errsz);
 void nfd_query_stop(nfd *d);
+/* Answers one request (REQ bytes) into B: always one msgpack map with a
+ * boolean "ok".  Runs on the loop thread; public for tests/fuzz. */
+void nfd_query_handle(nfd *d, const void *req, size_t len, nf_buf *b);
 
 /* daemon/main.c: recompile the rules and swap them in; on failure the old
  * rules stay and ERR says why (FILE:LINE:COL). */

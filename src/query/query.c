@@ -175,7 +175,7 @@ static bool op_is(const msgpack_object *op, const char *name) {
   return op->via.str.size == strlen(name) && !memcmp(op->via.str.ptr, name, op->via.str.size);
 }
 
-static void handle(nfd *d, const void *req, size_t len, nf_buf *b) {
+void nfd_query_handle(nfd *d, const void *req, size_t len, nf_buf *b) {
   msgpack_unpacked up;
   nf_error err;
   if (nf__mp_unpack_one(&up, req, len, 32, &err) < 0) {
@@ -204,7 +204,7 @@ static void on_wake(uv_async_t *a) {
   pthread_mutex_unlock(&q->mu);
   if (!req) return;
   nf_buf b = {0};
-  handle(q->d, nng_msg_body(req), nng_msg_len(req), &b);
+  nfd_query_handle(q->d, nng_msg_body(req), nng_msg_len(req), &b);
   nng_msg_clear(req);
   if (nng_msg_append(req, b.data, b.len) != 0) {
     nng_msg_free(req);

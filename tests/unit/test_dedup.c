@@ -102,16 +102,16 @@ static void test_churn_against_reference(void **state) {
     uint64_t k = i - (i < MAX ? x % (i + 1) : x % MAX); /* one of the remembered */
     snprintf(id, sizeof id, "id-%llu", (unsigned long long)(k * 2654435761u));
     nf_answer a = {0};
-    if (!nfd_dedup_lookup(d, id, &a)) fail_msg("id %llu lost at %llu", (unsigned long long)k,
-                                               (unsigned long long)i);
+    if (!nfd_dedup_lookup(d, id, &a))
+      fail_msg("id %llu lost at %llu", (unsigned long long)k, (unsigned long long)i);
     assert_int_equal(a.n_topics, 2);
     assert_int_equal(a.topics[0].seq, k + 1);
     assert_int_equal(a.topics[1].seq, k * 3);
     nf_answer_clear(&a);
     if (i >= MAX) { /* the one pushed out by this add */
       snprintf(id, sizeof id, "id-%llu", (unsigned long long)((i - MAX) * 2654435761u));
-      if (nfd_dedup_lookup(d, id, &a)) fail_msg("id %llu kept at %llu", (unsigned long long)(i - MAX),
-                                                 (unsigned long long)i);
+      if (nfd_dedup_lookup(d, id, &a))
+        fail_msg("id %llu kept at %llu", (unsigned long long)(i - MAX), (unsigned long long)i);
     }
   }
   free_daemon(d);
