@@ -475,6 +475,9 @@ static nng_socket qsock;
 static void query_open(void) {
   int rv = nng_req0_open(&qsock);
   if (!rv) rv = nng_socket_set_ms(qsock, NNG_OPT_RECVTIMEO, 10000);
+  /* a REQ send waits for a connection: bounded, so an absent daemon is
+   * reported (readiness below) instead of waited for forever */
+  if (!rv) rv = nng_socket_set_ms(qsock, NNG_OPT_SENDTIMEO, 1000);
   if (!rv) rv = nng_dial(qsock, G.o.query, NULL, NNG_FLAG_NONBLOCK);
   if (rv) nf_die(PROG, 1, "query %s: %s", G.o.query, nng_strerror(rv));
 }
@@ -1017,6 +1020,9 @@ int nf_bench_load(int argc, char **argv) {
   double deadline = bench_now() + 20;
   long ns;
   while ((ns = query_subscribers()) < o->subscribers) {
+    if (bench_now() > deadline && ns < 0)
+      nf_die(PROG, 1, "no answer from the query API at %s for 20 s: is newsfeedd running?",
+             o->query);
     if (bench_now() > deadline)
       nf_die(PROG, 1, "the daemon at %s shows %ld subscribers after 20 s, want %d", o->query, ns,
              o->subscribers);
