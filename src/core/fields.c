@@ -8,6 +8,7 @@
  * than silently dropped, so a producer's typo ("titel") is caught at once;
  * extra data belongs under "meta".
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "core/internal.h"
@@ -61,8 +62,22 @@ static bool is_ascii_printable(const char *s, size_t len) {
   return true;
 }
 
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+
+/* Whether word W may hold a control byte (< 0x20 or 0x7f): the classic
+ * "has a byte less than n" and "has a zero byte" tests, exact for the
+ * bytes below 0x80 that can matter here. */
+static bool word_has_control(uint64_t w) {
+  uint64_t below_space = (w - ONES * 0x20) & ~w & HIGHS;
+  uint64_t x = w ^ (ONES * 0x7f), del = (x - ONES) & ~x & HIGHS;
+  return (below_space | del) != 0;
+}
+
 static bool has_control(const char *s, size_t len, bool allow_newlines) {
-  for (size_t i = 0; i < len; i++) {
+  size_t i = 0;
+  for (uint64_t w; i + 8 <= len && (memcpy(&w, s + i, 8), !word_has_control(w));) i += 8;
+  for (; i < len; i++) {
     unsigned char c = (unsigned char)s[i];
     if (c == 0x7f) return true;
     if (c >= 0x20) continue;

@@ -436,6 +436,79 @@ static void test_reject_title_control_chars(void **state) {
   both_reject("{\"title\":\"esc\\u001b[0m\"}", "title");
 }
 
+/* The control check reads eight bytes at a time: a control byte at any
+ * position of a long title, after ASCII or CJK, is still found. */
+static void test_control_chars_at_every_position(void **state) {
+  (void)state;
+  static const unsigned bad[] = {0x01, 0x08, 0x1b, 0x1f, 0x7f}, good[] = {0x20, 0x21, 0x7e};
+  for (int cjk = 0; cjk < 2; cjk++)
+    for (size_t pos = 0; pos < 40; pos++)
+      for (size_t k = 0; k < sizeof bad / sizeof bad[0] + sizeof good / sizeof good[0]; k++) {
+        bool is_bad = k < sizeof bad / sizeof bad[0];
+        unsigned c = is_bad ? bad[k] : good[k - sizeof bad / sizeof bad[0]];
+        char json[512];
+        size_t o = (size_t)snprintf(json, sizeof json, "{\"title\":\"");
+        for (size_t i = 0; i < 40; i++) {
+          if (i == pos) o += (size_t)snprintf(json + o, sizeof json - o, "\\u%04x", c);
+          else o += (size_t)snprintf(json + o, sizeof json - o, "%s", cjk ? "\xE6\xB2\xAA" : "x");
+        }
+        snprintf(json + o, sizeof json - o, "\"}");
+        if (c == 0x21 && pos == 0) continue; /* "!..." is fine but not what this tests */
+        if (is_bad) both_reject(json, "title");
+        else both_accept(json);
+      }
+}
+
+/* The validator as it was, one byte at a time: the reference. */
+static bool utf8_reference(const unsigned char *s, size_t len) {
+  for (size_t i = 0; i < len;) {
+    unsigned c = s[i], n, cp;
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    if (c >= 0xC2 && c <= 0xDF) n = 1, cp = c & 0x1F;
+    else if (c >= 0xE0 && c <= 0xEF) n = 2, cp = c & 0x0F;
+    else if (c >= 0xF0 && c <= 0xF4) n = 3, cp = c & 0x07;
+    else return false;
+    if (len - i <= n) return false;
+    for (unsigned k = 1; k <= n; k++) {
+      if ((s[i + k] & 0xC0) != 0x80) return false;
+      cp = cp << 6 | (s[i + k] & 0x3F);
+    }
+    if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+      return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+static void test_utf8_matches_reference(void **state) {
+  (void)state;
+  static const char *pieces[] = {
+      "a",    "abcdefgh", "0123456789 ",  "\xC3\xA9", "\xE6\xB2\xAA",     "\xF0\x9F\x98\x80",
+      "\x80", "\xE6\xB2", "\xED\xA0\x80", "\xC0\xAF", "\xF4\x90\x80\x80", "\xFF"};
+  uint64_t x = 0x2545F4914F6CDD1Dull;
+  unsigned char buf[96];
+  for (int n = 0; n < 200000; n++) {
+    size_t len = 0;
+    while (len < 64) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      /* mostly valid pieces, now and then a broken one */
+      size_t k = x % 100 < 97 ? x % 6 : 6 + x % 6;
+      size_t m = strlen(pieces[k]);
+      memcpy(buf + len, pieces[k], m);
+      len += m;
+      if (x % 7 == 0) break;
+    }
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    size_t cut = len ? x % (len + 1) : 0; /* also a cut mid-sequence */
+    if (nf__utf8_valid((const char *)buf, cut) != utf8_reference(buf, cut))
+      fail_msg("case %d: validator disagrees with the reference on %zu bytes", n, cut);
+  }
+}
+
 static void test_body_allows_newlines_not_controls(void **state) {
   (void)state;
   both_accept("{\"title\":\"t\",\"body\":\"a\\nb\\r\\nc\\td\"}");
@@ -1444,6 +1517,8 @@ int main(void) {
       cmocka_unit_test(test_reject_ideographic_space_title),
       cmocka_unit_test(test_reject_title_control_chars),
       cmocka_unit_test(test_body_allows_newlines_not_controls),
+      cmocka_unit_test(test_control_chars_at_every_position),
+      cmocka_unit_test(test_utf8_matches_reference),
       cmocka_unit_test(test_reject_title_over_max_title_bytes),
       cmocka_unit_test(test_title_limit_is_configurable),
       cmocka_unit_test(test_reject_wrong_types),
