@@ -67,17 +67,18 @@ enum { EX_NONE, EX_SH, EX_SZ, EX_BJ, EX_HK };
 /* "代码" (code) in UTF-8: E4 BB A3 E7 A0 81. */
 static const u8 CODE_WORD[6] = {0xE4, 0xBB, 0xA3, 0xE7, 0xA0, 0x81};
 
+/* One unsigned comparison each: these run for every byte of every text. */
 static int is_digit(u8 c) {
-  return c >= '0' && c <= '9';
+  return (unsigned)(c - '0') < 10u;
 }
 static int is_upper(u8 c) {
-  return c >= 'A' && c <= 'Z';
+  return (unsigned)(c - 'A') < 26u;
 }
 static int is_lower(u8 c) {
-  return c >= 'a' && c <= 'z';
+  return (unsigned)(c - 'a') < 26u;
 }
 static int is_alpha(u8 c) {
-  return is_upper(c) || is_lower(c);
+  return (unsigned)((c | 0x20) - 'a') < 26u;
 }
 static int is_alnum(u8 c) {
   return is_digit(c) || is_alpha(c);
@@ -387,8 +388,14 @@ static size_t cashtag(scan *s, size_t i) {
 size_t nf_symbols_extract(const char *text, size_t len, nf_symbol *out, size_t *n, size_t max) {
   scan s = {(const u8 *)text, len, out, n, max, 0};
   size_t i = 0;
+  const u8 *t = s.t;
   while (i < len && *n < max) {
-    const u8 *t = s.t;
+    /* Only a digit, a letter or '$' can start a form: skip the rest (all of
+     * CJK) without looking further. */
+    if (!is_alnum(t[i]) && t[i] != '$') {
+      i++;
+      continue;
+    }
     int word_start = i == 0 || !is_alnum(t[i - 1]);
     if (is_digit(t[i])) {
       size_t j = i + span_digits(t + i, len - i), next = j;
