@@ -131,9 +131,11 @@ typedef struct result {
 static double clock_cost;
 
 /* Runs FN over the corpus as described at the top; FOLDED: count folded
- * bytes (what a matcher scans) rather than raw bytes. */
+ * bytes (what a matcher scans) rather than raw bytes.  Sets all of OUT (no
+ * cold figures: measure_cold adds them). */
 static void measure(const corpus *c, const opts *o, bool folded, work_fn fn, void *ctx,
                     result *out) {
+  *out = (result){0};
   size_t R = (size_t)o->runs;
   double *run_mbs = bench_xcalloc(R, sizeof(double)), *run_us = bench_xcalloc(R, sizeof(double));
   double *run_cpu = bench_xcalloc(R, sizeof(double));
