@@ -14,7 +14,7 @@ valgrind --tool=callgrind --callgrind-out-file="$OUT" "$B/src/newsfeedd" --data-
   --log-level warn --ingest tcp://127.0.0.1:$PI --publish tcp://127.0.0.1:$PP \
   --query tcp://127.0.0.1:$PQ --metrics http://127.0.0.1:$PM/metrics >/dev/null 2>&1 &
 VPID=$!
-trap 'kill $VPID 2>/dev/null; rm -rf "$DATA"' EXIT
+trap 'kill $VPID 2>/dev/null || true; rm -rf "$DATA"' EXIT
 i=0
 until curl -sf http://127.0.0.1:$PM/metrics >/dev/null; do
   i=$((i + 1)); [ $i -lt 300 ] || { echo "daemon did not start" >&2; exit 1; }

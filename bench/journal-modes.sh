@@ -14,7 +14,7 @@ B=build
 ROUNDS=${2:-5}
 ITEMS=${1:-}
 tmp=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
 if [ -z "$ITEMS" ]; then
   ITEMS=$tmp/flash.jsonl
   /usr/bin/python3 - "$ITEMS" <<'PY'

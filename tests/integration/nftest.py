@@ -5,6 +5,7 @@ with the real tools.  Nothing here sleeps a fixed time to wait for a server:
 readiness is polled with a deadline, and every process started gets a
 deadline after which it is killed by pid.
 """
+import atexit
 import json
 import os
 import shutil
@@ -24,6 +25,32 @@ SUB = os.path.join(BUILD, "tools", "newsfeed-sub")
 WRAP = os.environ.get("NF_WRAP", "").split()  # e.g. valgrind for leak runs
 
 _failures = []
+
+# Run at exit, last registered first: temporary directories go, and any
+# daemon a test did not stop is killed -- also when a check failed or an
+# exception ended the test early.  NF_KEEP_TMP=1 keeps the directories.
+_cleanups = []
+
+
+def _cleanup_all():
+    for f in reversed(_cleanups):
+        try:
+            f()
+        except Exception:  # cleaning up must not hide the test's result
+            pass
+
+
+atexit.register(_cleanup_all)
+
+
+def tmpdir(prefix="nftest-"):
+    """A temporary directory removed when the test process exits."""
+    d = tempfile.mkdtemp(prefix=prefix)
+    if os.environ.get("NF_KEEP_TMP"):
+        print("keeping", d, file=sys.stderr)
+    else:
+        _cleanups.append(lambda: shutil.rmtree(d, ignore_errors=True))
+    return d
 
 
 def check(cond, what):
@@ -75,7 +102,9 @@ class Daemon:
     """One newsfeedd on free ports, in a temporary directory."""
 
     def __init__(self, extra_args=(), config=None, ingest=None, publish=None, files=None):
-        self.dir = tempfile.mkdtemp(prefix="nftest-")
+        self.dir = tmpdir("nftest-")
+        self.proc = None
+        _cleanups.append(self._kill_at_exit)
         for name, text in (files or {}).items():  # private: tokens files must be
             with open(os.open(os.path.join(self.dir, name), os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
                 f.write(text)
@@ -115,6 +144,11 @@ class Daemon:
             return self.metric("newsfeed_items_received_total") is not None
         except OSError:
             return False
+
+    def _kill_at_exit(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
 
     def read_log(self):
         with open(self.log_path) as f:

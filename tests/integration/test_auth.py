@@ -7,7 +7,7 @@ import os
 import socket
 import subprocess
 
-from nftest import DAEMON, PUSH, Daemon, check, finish, history
+from nftest import DAEMON, PUSH, Daemon, check, finish, history, tmpdir
 
 TOKENS = "# producers\nscraper-1:s3cret-token-0123456789\nwire:another-token-abcdefghij\n"
 CONFIG = "ingest:\n  tokens_file: tokens\n"
@@ -69,8 +69,7 @@ with Daemon() as d:
     check(rc == 0, "auth frame accepted when no tokens are configured: %r" % err)
 
 # A tokens file others can read is refused.
-import tempfile
-tmp = tempfile.mkdtemp(prefix="nftest-auth-")
+tmp = tmpdir(prefix="nftest-auth-")
 with open(os.path.join(tmp, "tokens"), "w") as f:
     f.write(TOKENS)
 os.chmod(os.path.join(tmp, "tokens"), 0o644)

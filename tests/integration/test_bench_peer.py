@@ -9,9 +9,8 @@ import os
 import shutil
 import socket
 import subprocess
-import tempfile
 
-from nftest import BUILD, check, finish, free_port, wait_until
+from nftest import BUILD, check, finish, free_port, tmpdir, wait_until
 
 BENCH = os.path.join(BUILD, "tools", "newsfeed-bench")
 ENV = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")  # connections are left to process exit
@@ -88,7 +87,7 @@ p = subprocess.run([BENCH, "peer", "--broker", "nng", "--no-such-flag"], capture
 check(p.returncode != 0 and "--no-such-flag" in p.stderr.decode(), "unknown flag is refused: %r" % p.stderr)
 
 procs = []
-tmp = tempfile.mkdtemp(prefix="nftest-peer-")
+tmp = tmpdir(prefix="nftest-peer-")
 try:
     run_peer("nng", ["--broker", "nng", "--url", "tcp://127.0.0.1:%d" % free_port()])
 

@@ -4,9 +4,8 @@ FILE:LINE:COL for config and rule errors; push from flags and YAML."""
 import os
 import re
 import subprocess
-import tempfile
 
-from nftest import BUILD, DAEMON, PUSH, SUB, Daemon, check, finish, free_port
+from nftest import BUILD, DAEMON, PUSH, SUB, Daemon, check, finish, free_port, tmpdir
 
 CTL = os.path.join(BUILD, "tools", "newsfeed-ctl")
 
@@ -26,7 +25,7 @@ for prog in (DAEMON, PUSH, SUB, CTL):
     check(rc != 0 and len(err.strip().splitlines()) == 1 and "--no-such-flag" in err,
           "%s: unknown flag gives one line: %r" % (name, err))
 
-tmp = tempfile.mkdtemp(prefix="nftest-cli-")
+tmp = tmpdir(prefix="nftest-cli-")
 
 
 def write(name, text):

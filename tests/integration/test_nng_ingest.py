@@ -4,13 +4,12 @@ tokens the pipe must authenticate first; over tls+tcp:// nngcat (verifying
 the daemon's certificate) pushes an item that subscribers receive."""
 import os
 import subprocess
-import tempfile
 
 import msgpack
 
-from nftest import Daemon, check, finish, free_port, query
+from nftest import Daemon, check, finish, free_port, query, tmpdir
 
-tmp = tempfile.mkdtemp(prefix="nftest-nngi-")
+tmp = tmpdir(prefix="nftest-nngi-")
 key, cert = os.path.join(tmp, "key.pem"), os.path.join(tmp, "cert.pem")
 subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
                 "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost",

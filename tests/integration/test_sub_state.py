@@ -7,9 +7,8 @@ import json
 import os
 import shutil
 import signal
-import tempfile
 
-from nftest import Daemon, check, finish, wait_until
+from nftest import Daemon, check, finish, tmpdir, wait_until
 from subutil import by_topic, expected_by_topic, start_sub
 
 TOPICS = ["headline", "sym.>"]
@@ -52,7 +51,7 @@ def expect(sub, answers, what):
     return exp, got
 
 
-tmp = tempfile.mkdtemp(prefix="nftest-state-")
+tmp = tmpdir(prefix="nftest-state-")
 state = os.path.join(tmp, "sub.state")
 seq = {}  # topic -> last seq pushed so far
 

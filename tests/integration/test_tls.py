@@ -3,13 +3,12 @@ the certificate as its CA and reads the same messages as a plain
 subscriber; a subscriber without TLS cannot connect to that endpoint."""
 import os
 import subprocess
-import tempfile
 
 import msgpack
 
-from nftest import Daemon, check, finish, free_port, wait_until
+from nftest import Daemon, check, finish, free_port, tmpdir, wait_until
 
-tmp = tempfile.mkdtemp(prefix="nftest-tls-")
+tmp = tmpdir(prefix="nftest-tls-")
 key, cert = os.path.join(tmp, "key.pem"), os.path.join(tmp, "cert.pem")
 subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
                 "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost",

@@ -2,11 +2,10 @@
 socket serves every transport, so both subscribers see the same seq."""
 import os
 import stat
-import tempfile
 
-from nftest import Daemon, check, finish, free_port
+from nftest import Daemon, check, finish, free_port, tmpdir
 
-tmp = tempfile.mkdtemp(prefix="nftest-ipc-")
+tmp = tmpdir(prefix="nftest-ipc-")
 ingest = "ipc://" + os.path.join(tmp, "ingest.sock")
 pub_ipc = "ipc://" + os.path.join(tmp, "pub.sock")
 pub_ws = "ws://127.0.0.1:%d/feed" % free_port()

@@ -5,16 +5,15 @@ pointed at this build (the installed paths need not exist here)."""
 import os
 import shutil
 import subprocess
-import tempfile
 
-from nftest import BUILD, DAEMON, SRC, check, finish
+from nftest import BUILD, DAEMON, SRC, check, finish, tmpdir
 
 unit = open(os.path.join(BUILD, "newsfeedd.service")).read()
 check("User=newsfeed" in unit and "NoNewPrivileges=yes" in unit and "ProtectSystem=strict" in unit,
       "unit runs unprivileged and sandboxed")
 check("Type=notify" in unit, "unit waits for sd_notify readiness")
 if shutil.which("systemd-analyze"):
-    tmp = tempfile.mkdtemp(prefix="nftest-unit-")
+    tmp = tmpdir(prefix="nftest-unit-")
     conf = os.path.join(SRC, "conf", "newsfeedd.yaml")
     exec_lines = [l for l in unit.splitlines() if l.startswith(("ExecStart=", "ExecStartPre="))]
     installed_daemon = exec_lines[0].split("=", 1)[1].split()[0]

@@ -6,14 +6,13 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 
-from nftest import BUILD, SRC, check, finish
+from nftest import BUILD, SRC, check, finish, tmpdir
 
 if not shutil.which("valgrind") or BUILD.rstrip("/").endswith("asan"):
     print("valgrind not installed, or an ASan build: skipped")
     finish()
-logs = tempfile.mkdtemp(prefix="nftest-vg-")
+logs = tmpdir(prefix="nftest-vg-")
 env = dict(os.environ, NF_WRAP="valgrind --leak-check=full --errors-for-leak-kinds=definite "
                                "--error-exitcode=9 --log-file=%s/vg.%%p.log" % logs)
 for t in ("test_bad_input.py", "test_ctl.py"):  # not timing-sensitive under valgrind
