@@ -353,6 +353,16 @@ static void empty_ptrs(msgpack_object *o) {
   }
 }
 
+const msgpack_object *nf__mp_get(const msgpack_object *map, const char *key) {
+  size_t n = strlen(key);
+  for (uint32_t i = 0; map->type == MSGPACK_OBJECT_MAP && i < map->via.map.size; i++) {
+    const msgpack_object *k = &map->via.map.ptr[i].key;
+    if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == n && !memcmp(k->via.str.ptr, key, n))
+      return &map->via.map.ptr[i].val;
+  }
+  return NULL;
+}
+
 int nf__mp_unpack_one(msgpack_unpacked *up, const void *buf, size_t len, unsigned max_depth,
                       nf_error *err) {
   size_t used = nf__mp_check(buf, len, max_depth);

@@ -81,6 +81,8 @@ int nf__pack_fields(const nf_item *it, unsigned flags, nf_buf *out, uint32_t *nf
 
 /* Unpacks exactly one object spanning all of BUF, after the structure
  * check; on success the caller destroys *UP. */
+/* The value of string key KEY in MAP (a map object), or NULL. */
+const msgpack_object *nf__mp_get(const msgpack_object *map, const char *key);
 int nf__mp_unpack_one(msgpack_unpacked *up, const void *buf, size_t len, unsigned max_depth,
                       nf_error *err);
 /* Fills IT from a decoded msgpack map and validates it. */

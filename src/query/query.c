@@ -134,10 +134,8 @@ static void op_reload(nfd *d, nf_buf *b) {
   kv_u(b, "terms", nf_rules_terms(r));
 }
 
-static const msgpack_object *get(const msgpack_object *map, const char *key);
-
 static bool uint_arg(const msgpack_object *o, const char *key, uint64_t dflt, uint64_t *out) {
-  const msgpack_object *v = get(o, key);
+  const msgpack_object *v = nf__mp_get(o, key);
   if (!v) return *out = dflt, true;
   if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER) return false;
   *out = v->via.u64;
@@ -145,7 +143,7 @@ static bool uint_arg(const msgpack_object *o, const char *key, uint64_t dflt, ui
 }
 
 static void op_history(nfd *d, const msgpack_object *o, nf_buf *b) {
-  const msgpack_object *t = get(o, "topic");
+  const msgpack_object *t = nf__mp_get(o, "topic");
   uint64_t since, limit;
   char topic[NF_TOPIC_MAX + 1];
   if (!t || t->type != MSGPACK_OBJECT_STR || !nf_topic_valid(t->via.str.ptr, t->via.str.size)) {
@@ -161,16 +159,6 @@ static void op_history(nfd *d, const msgpack_object *o, nf_buf *b) {
   nfd_history_pack(d, topic, since, limit > 1000 ? 1000 : limit, b);
 }
 
-static const msgpack_object *get(const msgpack_object *map, const char *key) {
-  for (uint32_t i = 0; i < map->via.map.size; i++) {
-    const msgpack_object *k = &map->via.map.ptr[i].key;
-    if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(key) &&
-        !memcmp(k->via.str.ptr, key, k->via.str.size))
-      return &map->via.map.ptr[i].val;
-  }
-  return NULL;
-}
-
 static bool op_is(const msgpack_object *op, const char *name) {
   return op->via.str.size == strlen(name) && !memcmp(op->via.str.ptr, name, op->via.str.size);
 }
@@ -183,12 +171,12 @@ void nfd_query_handle(nfd *d, const void *req, size_t len, nf_buf *b) {
     return;
   }
   const msgpack_object *o = &up.data, *op = NULL;
-  if (o->type == MSGPACK_OBJECT_MAP) op = get(o, "op");
+  if (o->type == MSGPACK_OBJECT_MAP) op = nf__mp_get(o, "op");
   if (!op || op->type != MSGPACK_OBJECT_STR) reply_error(b, "request needs op (a string)");
   else if (op_is(op, "stats")) op_stats(d, b);
   else if (op_is(op, "topics")) nfd_topics_pack(d, b);
   else if (op_is(op, "tag")) {
-    const msgpack_object *item = get(o, "item");
+    const msgpack_object *item = nf__mp_get(o, "item");
     op_tag(d, item && item->type == MSGPACK_OBJECT_MAP ? item : NULL, b);
   } else if (op_is(op, "reload")) op_reload(d, b);
   else if (op_is(op, "history")) op_history(d, o, b);

@@ -53,16 +53,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   return 0;
 }
 
-static const msgpack_object *get(const msgpack_object *map, const char *key) {
-  for (uint32_t i = 0; i < map->via.map.size; i++) {
-    const msgpack_object *k = &map->via.map.ptr[i].key;
-    if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(key) &&
-        !memcmp(k->via.str.ptr, key, k->via.str.size))
-      return &map->via.map.ptr[i].val;
-  }
-  return NULL;
-}
-
 static void check_strings(const msgpack_object *o) {
   switch (o->type) {
   case MSGPACK_OBJECT_STR:
@@ -94,10 +84,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
            err.msg);
   const msgpack_object *o = &up.data;
   FZ_CHECK(o->type == MSGPACK_OBJECT_MAP, "reply is not a map");
-  const msgpack_object *ok = get(o, "ok");
+  const msgpack_object *ok = nf__mp_get(o, "ok");
   FZ_CHECK(ok && ok->type == MSGPACK_OBJECT_BOOLEAN, "reply without a boolean ok");
   if (!ok->via.boolean) {
-    const msgpack_object *e = get(o, "error");
+    const msgpack_object *e = nf__mp_get(o, "error");
     FZ_CHECK(e && e->type == MSGPACK_OBJECT_STR && e->via.str.size > 0,
              "error reply without an error string");
   }

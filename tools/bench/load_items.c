@@ -237,4 +237,3 @@ bool load_meta_decode(const uint8_t *m, size_t len, uint64_t *run, uint64_t *t, 
   }
   return got_run;
 }
-
