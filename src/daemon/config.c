@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "core/url.h"
+#include "nf_config.h"
 #include "daemon/config.h"
 #include "util/yaml_tree.h"
 
@@ -64,6 +65,11 @@ static const key keys[] = {
     {"history.max_bytes", K_INT, OFF(history_max_bytes), 0, 1ll << 40},
     {"dedup.window_seconds", K_INT, OFF(dedup_window_seconds), 0, 365ll * 86400},
     {"dedup.max_ids", K_INT, OFF(dedup_max_ids), 0, 100000000},
+    {"outputs.nats.url", K_STR, OFF(nats_url), 0, 0},
+    {"outputs.nats.subject_prefix", K_STR, OFF(nats_subject_prefix), 0, 0},
+    {"outputs.nats.buffer_bytes", K_INT, OFF(nats_buffer_bytes), 65536, 1ll << 30},
+    {"outputs.nats.reconnect_ms", K_INT, OFF(nats_reconnect_ms), 10, 600000},
+    {"outputs.nats.flush_ms", K_INT, OFF(nats_flush_ms), 0, 60000},
 };
 
 static void list_free(nfd_strlist *l) {
@@ -220,6 +226,43 @@ static bool has_scheme(const char *u, const char *s) {
   return !strncmp(u, s, strlen(s));
 }
 
+/* NATS subjects: tokens of letters, digits, '_' and '-' joined by single
+ * dots -- no wildcard, no space, no empty token. */
+static bool subject_prefix_ok(const char *p) {
+  size_t n = strlen(p);
+  if (n == 0 || n > 256 || p[0] == '.' || p[n - 1] == '.') return false;
+  for (size_t i = 0; i < n; i++) {
+    char ch = p[i];
+    bool word = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                ch == '_' || ch == '-';
+    if (!word && !(ch == '.' && p[i + 1] != '.')) return false;
+  }
+  return true;
+}
+
+static int check_nats(const nfd_config *c, char *err, size_t errsz) {
+  const char *u = c->nats_url;
+  if (!u[0]) return 0;
+  for (const char *s = u;; s++) { /* a comma-separated list of servers */
+    const char *e = strchr(s, ',');
+    size_t n = e ? (size_t)(e - s) : strlen(s);
+    if (n <= strlen("nats://") || !has_scheme(s, "nats://") || memchr(s, ' ', n))
+      return snprintf(err, errsz, "outputs.nats.url: '%s': expected nats://HOST:PORT[,...]", u), -1;
+    if (!e) break;
+    s = e;
+  }
+  if (!subject_prefix_ok(c->nats_subject_prefix))
+    return snprintf(err, errsz,
+                    "outputs.nats.subject_prefix: '%s': expected NATS subject tokens "
+                    "([A-Za-z0-9_-]) joined by dots, at most 256 bytes",
+                    c->nats_subject_prefix),
+           -1;
+#if !NF_HAVE_NATS
+  return snprintf(err, errsz, "outputs.nats.url: this newsfeedd was built without libnats"), -1;
+#endif
+  return 0;
+}
+
 int nfd_config_check(const nfd_config *c, char *err, size_t errsz) {
   nf_error e;
   if (c->ingest_listen.n == 0)
@@ -260,6 +303,7 @@ int nfd_config_check(const nfd_config *c, char *err, size_t errsz) {
   if (strcmp(q, "off") && !has_scheme(q, "tcp://") && !has_scheme(q, "ipc://") &&
       !has_scheme(q, "ws://") && !has_scheme(q, "inproc://"))
     return snprintf(err, errsz, "query.listen: '%s': expected tcp://, ipc://, ws:// or off", q), -1;
+  if (check_nats(c, err, errsz) < 0) return -1;
   if (strcmp(c->metrics_listen, "off") && !has_scheme(c->metrics_listen, "http://"))
     return snprintf(err, errsz, "metrics.listen: '%s': expected http://HOST:PORT/PATH or off",
                     c->metrics_listen),
@@ -280,5 +324,7 @@ void nfd_config_free(nfd_config *c) {
   free(c->rules.value);
   free(c->data_dir.value);
   free(c->journal_fsync);
+  free(c->nats_url);
+  free(c->nats_subject_prefix);
   memset(c, 0, sizeof *c);
 }

@@ -43,6 +43,9 @@ typedef struct nfd_config {
   long long journal_batch_ms, journal_segment_bytes, journal_max_bytes, journal_retention_hours;
   long long history_max_items, history_max_bytes;
   long long dedup_window_seconds, dedup_max_ids;
+  char *nats_url;            /* outputs.nats: "" = no NATS bridge */
+  char *nats_subject_prefix; /* subjects are PREFIX.TOPIC */
+  long long nats_buffer_bytes, nats_reconnect_ms, nats_flush_ms;
 } nfd_config;
 
 /* Loads defaults, then FILE (may be NULL).  Errors: "FILE:LINE:COL: msg". */

@@ -271,7 +271,7 @@ static int start(nfd *d, char *err, size_t errsz) {
             "deduplication start afresh at every start");
   }
   /* metrics last: once it answers, every other endpoint is up */
-  if (nfd_pub_start(d, err, errsz) < 0 ||
+  if (nfd_nats_start(d, err, errsz) < 0 || nfd_pub_start(d, err, errsz) < 0 ||
       (strcmp(d->cfg.query_listen, "off") &&
        nfd_query_start(d, d->cfg.query_listen, err, errsz) < 0) ||
       nfd_ingest_start(d, err, errsz) < 0 || nfd_nng_ingest_start(d, err, errsz) < 0 ||
@@ -294,6 +294,7 @@ static void shutdown_all(nfd *d) {
   nfd_nng_ingest_stop(d);
   nfd_query_stop(d);
   nfd_pub_stop(d);
+  nfd_nats_stop(d); /* after the last publish */
   nfd_ingest_free(d);
   nfd_journal_close(d);
   uv_loop_close(&d->loop);

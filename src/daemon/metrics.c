@@ -62,6 +62,15 @@ static const metric metrics[] = {
     {"newsfeed_history_items", "gauge", "Items held in memory for the query API.", M(history_items),
      false},
     {"newsfeed_history_bytes", "gauge", "Bytes held by the history.", M(history_bytes), false},
+    {"newsfeed_nats_published_total", "counter",
+     "Messages the NATS bridge handed to NATS (outputs.nats).", M(nats_published), false},
+    {"newsfeed_nats_dropped_total", "counter",
+     "Messages the NATS bridge dropped: NATS away or slow past outputs.nats.buffer_bytes.",
+     M(nats_dropped), false},
+    {"newsfeed_nats_reconnects_total", "counter", "Reconnections of the NATS bridge.",
+     M(nats_reconnects), false},
+    {"newsfeed_nats_connected", "gauge", "1 while the NATS bridge is connected.", M(nats_connected),
+     true},
 };
 
 static void render(nfd *d, nf_buf *b) {

@@ -13,7 +13,9 @@
  *
  * Everything runs on the libuv loop thread except the metrics handler and
  * nng's pipe notifications, which only touch the atomic counters in
- * nfd_metrics.  There is no other shared mutable state.
+ * nfd_metrics, and the NATS bridge's thread, which shares with the loop
+ * only its hand-over queue (under its mutex; publish/nats.c).  There is
+ * no other shared mutable state.
  */
 #ifndef NFD_NFD_H
 #define NFD_NFD_H
@@ -38,6 +40,8 @@ typedef struct nfd_metrics {
   atomic_uint_fast64_t reloads, reload_failures;
   atomic_uint_fast64_t duplicates, journal_errors, journal_bytes, fsyncs;
   atomic_uint_fast64_t history_items, history_bytes;
+  atomic_uint_fast64_t nats_published, nats_dropped, nats_reconnects;
+  atomic_int_fast64_t nats_connected;
 } nfd_metrics;
 
 /* Items per authenticated producer, for metrics.  Entries are appended by
@@ -93,6 +97,7 @@ struct nfd_dedup;
 struct nfd_metrics_srv;
 struct nfd_query;
 struct nfd_ningest;
+struct nfd_nats;
 
 typedef struct nfd {
   uv_loop_t loop;
@@ -117,6 +122,7 @@ typedef struct nfd {
   struct nfd_metrics_srv *metrics_srv;
   struct nfd_query *query;
   struct nfd_ningest *ningest; /* ingest over nng REQ/REP, or NULL */
+  struct nfd_nats *nats;       /* the NATS bridge (outputs.nats), or NULL */
   nfd_metrics m;
   nfd_producer_stat producers[NFD_MAX_PRODUCERS];
   atomic_size_t n_producers;
@@ -195,6 +201,16 @@ int nfd_pub_put_map(nf_buf *b, const nfd_topic *t, uint64_t seq, const uint8_t *
 void nfd_pub_stop(nfd *d);
 /* The tagger was swapped: refresh what topics cache from the rules. */
 void nfd_pub_rules_changed(nfd *d);
+
+/* publish/nats.c: the NATS bridge (SPEC 10), on a thread of its own.
+ * put copies one published map for TOPIC (loop only); commit hands this
+ * iteration's maps to the bridge (dropping and counting them when its
+ * buffer is full); stop publishes what is queued, flushes for at most
+ * outputs.nats.flush_ms and closes. */
+int nfd_nats_start(nfd *d, char *err, size_t errsz); /* 0 and no bridge when off */
+void nfd_nats_put(nfd *d, const char *topic, size_t tlen, const void *map, size_t len);
+void nfd_nats_commit(nfd *d);
+void nfd_nats_stop(nfd *d);
 
 /* query/query.c: the query API (nng REP). */
 int nfd_query_start(nfd *d, const char *url, char *err, size_t errsz);

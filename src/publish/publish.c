@@ -33,6 +33,9 @@
  * per subscriber by nng whatever the transports.  nng PUB never blocks: a
  * subscriber whose queue (publish.send_buffer) is full loses its oldest
  * message; the seq gap shows it.
+ *
+ * With outputs.nats.url set, each map also goes to the NATS bridge
+ * (nats.c), one NATS message per item and topic, in the same order.
  */
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/pub.h>
@@ -176,7 +179,9 @@ static void publish_topic(nfd *d, nfd_topic *t) {
       nf_buf_append(b, t->name, tlen + 1); /* topic and its 0x00 */
       if (batch) nf__mp_array(b, (uint32_t)n);
     }
+    size_t at = b->len;
     put_item(b, &p->items[e->item], t, e->seq);
+    if (d->nats) nfd_nats_put(d, t->name, tlen, b->data + at, b->len - at);
     if (!batch || i == n - 1) send_msg(d, b);
   }
   t->pub_first = t->pub_last = t->pub_n = 0;
@@ -236,6 +241,7 @@ void nfd_pub_flush(nfd *d) {
   if (!p || !p->n_entries) return;
   for (size_t i = 0; i < p->n_touched; i++) publish_topic(d, p->touched[i]);
   p->n_touched = 0;
+  nfd_nats_commit(d);
   for (size_t i = 0; i < p->n_items; i++) {
     nf_buf_free(&p->items[i].enc);
     nf_buf_free(&p->items[i].enc_body);

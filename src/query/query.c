@@ -82,7 +82,7 @@ static void op_stats(nfd *d, nf_buf *b) {
   nf__mp_cstr(b, "ok");
   nf__mp_bool(b, true);
   nf__mp_cstr(b, "stats");
-  nf__mp_map(b, 14);
+  nf__mp_map(b, 17);
   kv_u(b, "items_received", atomic_load(&m->items_received));
   kv_u(b, "items_accepted", atomic_load(&m->items_accepted));
   kv_u(b, "items_rejected", atomic_load(&m->items_rejected));
@@ -91,6 +91,9 @@ static void op_stats(nfd *d, nf_buf *b) {
   kv_u(b, "publish_errors", atomic_load(&m->publish_errors));
   kv_u(b, "connections_open", (uint64_t)atomic_load(&m->connections_open));
   kv_u(b, "subscribers", (uint64_t)atomic_load(&m->subscribers));
+  kv_u(b, "nats_published", atomic_load(&m->nats_published));
+  kv_u(b, "nats_dropped", atomic_load(&m->nats_dropped));
+  kv_u(b, "nats_connected", (uint64_t)atomic_load(&m->nats_connected));
   kv_u(b, "topics", d->topics.n);
   kv_u(b, "rule_topics", nf_rules_topics(r));
   kv_u(b, "rule_terms", nf_rules_terms(r));

@@ -86,6 +86,15 @@ def free_port():
     raise RuntimeError("no free port")
 
 
+def tcp_up(port):
+    """True once something accepts connections on loopback PORT."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
 def wait_until(pred, timeout=10.0, what="condition"):
     deadline = time.monotonic() + timeout
     delay = 0.005

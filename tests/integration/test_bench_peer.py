@@ -7,10 +7,9 @@ readiness, killed at the end).  No speed is asserted."""
 import json
 import os
 import shutil
-import socket
 import subprocess
 
-from nftest import BUILD, check, finish, free_port, tmpdir, wait_until
+from nftest import BUILD, check, finish, free_port, tcp_up, tmpdir, wait_until
 
 BENCH = os.path.join(BUILD, "tools", "newsfeed-bench")
 ENV = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")  # connections are left to process exit
@@ -18,14 +17,6 @@ ENV = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")  # connections are left to
 
 def positive(v):
     return isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0
-
-
-def tcp_up(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 def run_peer(what, args):

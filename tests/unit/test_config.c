@@ -105,6 +105,11 @@ static void assert_defaults(const nfd_config *c) {
   assert_string_equal(c->tls_cert.value, "");
   assert_string_equal(c->tls_key.value, "");
   assert_int_equal(c->log_level, NFD_INFO);
+  assert_string_equal(c->nats_url, ""); /* the NATS bridge is off */
+  assert_string_equal(c->nats_subject_prefix, "news");
+  assert_int_equal(c->nats_buffer_bytes, 8 << 20);
+  assert_int_equal(c->nats_reconnect_ms, 1000);
+  assert_int_equal(c->nats_flush_ms, 2000);
 }
 
 /* ---- defaults ------------------------------------------------------------ */
@@ -418,6 +423,29 @@ static void test_check_metrics_url(void **state) {
   check_passes("metrics: {listen: \"http://0.0.0.0:9100/metrics\"}\n");
 }
 
+static void test_check_nats_bridge(void **state) {
+  (void)state;
+  check_fails("outputs: {nats: {url: \"http://127.0.0.1:4222\"}}\n", "outputs.nats.url");
+  check_fails("outputs: {nats: {url: \"127.0.0.1:4222\"}}\n", "outputs.nats.url");
+  check_fails("outputs: {nats: {url: \"nats://\"}}\n", "outputs.nats.url");
+  check_fails("outputs: {nats: {url: \"nats://a:1,,nats://b:2\"}}\n", "outputs.nats.url");
+  check_fails("outputs: {nats: {url: \"nats://a:1,tls://b:2\"}}\n", "outputs.nats.url");
+  check_fails("outputs: {nats: {url: \"nats://a b:1\"}}\n", "outputs.nats.url");
+  check_fails("outputs: {nats: {url: \"nats://a:1,\"}}\n", "outputs.nats.url");
+  const char *bad_prefixes[] = {"", ".news", "news.", "a..b", "news.>", "news.*", "a b", "né"};
+  for (size_t i = 0; i < sizeof bad_prefixes / sizeof *bad_prefixes; i++) {
+    char text[256];
+    snprintf(text, sizeof text,
+             "outputs: {nats: {url: \"nats://127.0.0.1:4222\", subject_prefix: \"%s\"}}\n",
+             bad_prefixes[i]);
+    check_fails(text, "outputs.nats.subject_prefix");
+  }
+  check_passes("outputs: {nats: {url: \"nats://u:p@127.0.0.1:4222,nats://10.0.0.2:4222\", "
+               "subject_prefix: feeds.cn-1_x}}\n");
+  /* a prefix is only checked when the bridge is on */
+  check_passes("outputs: {nats: {subject_prefix: \"\"}}\n");
+}
+
 static void test_strlist_flag_replaces_then_appends(void **state) {
   (void)state;
   nfd_config c;
@@ -440,6 +468,7 @@ int main(void) {
       cmocka_unit_test(test_partial_file_keeps_other_defaults),
       cmocka_unit_test(test_empty_and_comment_only_files_keep_defaults),
       cmocka_unit_test(test_every_key_can_be_set),
+      cmocka_unit_test(test_check_nats_bridge),
       cmocka_unit_test(test_listen_scalar_is_a_one_element_list),
       cmocka_unit_test(test_missing_file_fails_naming_it),
       cmocka_unit_test(test_error_unknown_top_level_key),

@@ -1,0 +1,312 @@
+/*
+ * nats.c -- the NATS bridge (SPEC section 10): every message published on
+ * nng also goes to the NATS subject <outputs.nats.subject_prefix>.<topic>,
+ * its payload the same msgpack map (a batch on nng is split back into its
+ * maps, one NATS message each), so that any NATS client anywhere in a
+ * NATS cluster can subscribe with NATS wildcards (news.finance.>).
+ *
+ * The bridge never blocks the loop.  Everything NATS -- connecting, DNS,
+ * publishing, reconnecting -- happens on one thread of its own, with
+ * libnats (Debian's libnats-dev) doing the protocol.  The loop only copies
+ * each map into a loop-private buffer while it publishes (nfd_nats_put),
+ * and hands that buffer over once per loop iteration (nfd_nats_commit):
+ * one mutex, and a wake-up only when the thread sleeps.
+ *
+ * Bounds, so that a NATS that is away or slow costs memory only up to
+ * outputs.nats.buffer_bytes, twice:
+ *   - the hand-over queue: when what waits for the thread would pass the
+ *     bound, the loop drops the new messages (and counts them);
+ *   - libnats' reconnect buffer, of the same size: while NATS is away (or
+ *     has never been reached: the first connect is retried like a
+ *     reconnect) libnats keeps what is published; once it is full each
+ *     publish fails and is counted as dropped.
+ * A NATS server that accepts the connection but stops reading makes a
+ * publish fail after a write deadline (2 s) instead of blocking forever.
+ * Dropped messages are counted in newsfeed_nats_dropped_total and logged
+ * once per episode; NATS offers no replay here, so a NATS subscriber that
+ * must not miss anything fills gaps from the query API like an nng one
+ * (seq and epoch are in every map).
+ *
+ * Invariants: the loop touches only `local`, `local_n` and (under `mu`)
+ * the queue; the thread owns the connection.  Messages leave in the order
+ * they were published on nng.  Shutdown (nfd_nats_stop, after the last
+ * nng publish) lets the thread publish what is queued and flush for at
+ * most outputs.nats.flush_ms before the connection is closed.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/internal.h"
+#include "daemon/nfd.h"
+#include "nf_config.h"
+
+#if NF_HAVE_NATS
+#include <nats/nats.h>
+
+#define WRITE_DEADLINE_MS 2000
+
+struct nfd_nats {
+  nfd *d;
+  pthread_t thr;
+  bool started;
+  /* loop side: this iteration's messages, not yet handed over */
+  nf_buf local;
+  size_t local_n;
+  /* hand-over queue, under mu */
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  nf_buf queue;
+  size_t queue_n;
+  bool stop;
+  /* thread side */
+  natsConnection *nc;
+  bool dropping;       /* a drop was logged; log again after the next success */
+  atomic_bool closing; /* our own close: not a disconnection to report */
+};
+
+/* A record in local and queue: u16 topic length, topic, u32 map length,
+ * map.  Topics are at most 128 bytes (SPEC 5). */
+static void put_u16(uint8_t *p, size_t v) {
+  p[0] = (uint8_t)(v >> 8), p[1] = (uint8_t)v;
+}
+
+static void put_u32(uint8_t *p, size_t v) {
+  p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
+}
+
+static size_t get_u16(const uint8_t *p) {
+  return (size_t)p[0] << 8 | p[1];
+}
+
+static size_t get_u32(const uint8_t *p) {
+  return (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
+}
+
+/* ---- the bridge thread ---- */
+
+static void on_disconnected(natsConnection *nc, void *arg) {
+  (void)nc;
+  struct nfd_nats *n = arg;
+  nfd *d = n->d;
+  atomic_store(&d->m.nats_connected, 0);
+  if (!atomic_load(&n->closing))
+    nfd_log(d, NFD_WARN, "NATS: disconnected from %s; reconnecting, buffering up to %lld bytes",
+            d->cfg.nats_url, d->cfg.nats_buffer_bytes);
+}
+
+static void on_connected(natsConnection *nc, void *arg) {
+  nfd *d = ((struct nfd_nats *)arg)->d;
+  char url[256] = "";
+  natsConnection_GetConnectedUrl(nc, url, sizeof url);
+  atomic_store(&d->m.nats_connected, 1);
+  nfd_log(d, NFD_INFO, "NATS: connected to %s", url[0] ? url : d->cfg.nats_url);
+}
+
+static void on_reconnected(natsConnection *nc, void *arg) {
+  atomic_fetch_add(&((struct nfd_nats *)arg)->d->m.nats_reconnects, 1);
+  on_connected(nc, arg);
+}
+
+static natsStatus connect_nats(struct nfd_nats *n) {
+  nfd *d = n->d;
+  natsOptions *o = NULL;
+  natsStatus s = natsOptions_Create(&o);
+  if (s == NATS_OK) s = natsOptions_SetURL(o, d->cfg.nats_url);
+  if (s == NATS_OK) s = natsOptions_SetName(o, "newsfeedd");
+  if (s == NATS_OK) s = natsOptions_SetMaxReconnect(o, -1); /* forever */
+  if (s == NATS_OK) s = natsOptions_SetReconnectWait(o, d->cfg.nats_reconnect_ms);
+  if (s == NATS_OK) s = natsOptions_SetReconnectBufSize(o, (int)d->cfg.nats_buffer_bytes);
+  if (s == NATS_OK) s = natsOptions_SetWriteDeadline(o, WRITE_DEADLINE_MS);
+  if (s == NATS_OK) s = natsOptions_SetNoEcho(o, true);
+  if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(o, on_disconnected, n);
+  if (s == NATS_OK) s = natsOptions_SetReconnectedCB(o, on_reconnected, n);
+  /* a NATS that is not up yet is retried in the background like a lost one */
+  if (s == NATS_OK) s = natsOptions_SetRetryOnFailedConnect(o, true, on_connected, n);
+  if (s == NATS_OK) s = natsConnection_Connect(&n->nc, o);
+  if (s == NATS_OK) on_connected(n->nc, n);
+  else if (s == NATS_NOT_YET_CONNECTED) {
+    nfd_log(d, NFD_WARN, "NATS: %s not reachable yet; retrying every %lld ms", d->cfg.nats_url,
+            d->cfg.nats_reconnect_ms);
+    s = NATS_OK;
+  }
+  natsOptions_Destroy(o);
+  return s;
+}
+
+static void publish_all(struct nfd_nats *n, const nf_buf *q) {
+  nfd *d = n->d;
+  const char *prefix = d->cfg.nats_subject_prefix;
+  size_t plen = strlen(prefix);
+  char subj[512]; /* prefix (checked <= 256) + '.' + topic (<= 128, checked at put) */
+  memcpy(subj, prefix, plen);
+  subj[plen] = '.';
+  const uint8_t *p = (const uint8_t *)q->data, *end = p + q->len;
+  while (p < end) {
+    size_t tlen = get_u16(p);
+    memcpy(subj + plen + 1, p + 2, tlen);
+    subj[plen + 1 + tlen] = 0;
+    p += 2 + tlen;
+    size_t mlen = get_u32(p);
+    p += 4;
+    natsStatus s = n->nc ? natsConnection_Publish(n->nc, subj, p, (int)mlen) : NATS_NOT_INITIALIZED;
+    p += mlen;
+    if (s == NATS_OK) {
+      atomic_fetch_add(&d->m.nats_published, 1);
+      n->dropping = false;
+      continue;
+    }
+    atomic_fetch_add(&d->m.nats_dropped, 1);
+    if (!n->dropping)
+      nfd_log(d, NFD_WARN, "NATS: dropping messages (%s): see newsfeed_nats_dropped_total",
+              natsStatus_GetText(s));
+    n->dropping = true;
+  }
+}
+
+static void *bridge_main(void *arg) {
+  struct nfd_nats *n = arg;
+  nfd *d = n->d;
+  natsStatus s = connect_nats(n);
+  if (s != NATS_OK)
+    nfd_log(d, NFD_ERROR, "NATS: %s: %s; the bridge drops every message", d->cfg.nats_url,
+            natsStatus_GetText(s));
+  nf_buf batch = {0};
+  pthread_mutex_lock(&n->mu);
+  for (;;) {
+    while (!n->queue.len && !n->stop) pthread_cond_wait(&n->cv, &n->mu);
+    if (!n->queue.len) break; /* stopping, and everything is out */
+    nf_buf t = batch;         /* take the queue, leave an empty buffer */
+    batch = n->queue;
+    n->queue = t;
+    n->queue.len = 0;
+    n->queue_n = 0;
+    pthread_mutex_unlock(&n->mu);
+    publish_all(n, &batch);
+    batch.len = 0;
+    pthread_mutex_lock(&n->mu);
+  }
+  pthread_mutex_unlock(&n->mu);
+  nf_buf_free(&batch);
+  if (n->nc) {
+    if (natsConnection_Status(n->nc) == NATS_CONN_STATUS_CONNECTED &&
+        natsConnection_FlushTimeout(n->nc, d->cfg.nats_flush_ms) != NATS_OK)
+      nfd_log(d, NFD_WARN, "NATS: not everything was flushed within %lld ms at shutdown",
+              d->cfg.nats_flush_ms);
+    atomic_store(&n->closing, true);
+    natsConnection_Destroy(n->nc);
+    n->nc = NULL;
+  }
+  atomic_store(&d->m.nats_connected, 0);
+  return NULL;
+}
+
+/* ---- the loop side ---- */
+
+int nfd_nats_start(nfd *d, char *err, size_t errsz) {
+  if (!d->cfg.nats_url[0]) return 0;
+  struct nfd_nats *n = calloc(1, sizeof *n);
+  if (!n) return snprintf(err, errsz, "out of memory"), -1;
+  n->d = d;
+  d->nats = n;
+  pthread_mutex_init(&n->mu, NULL);
+  pthread_cond_init(&n->cv, NULL);
+  int rv = pthread_create(&n->thr, NULL, bridge_main, n);
+  if (rv) return snprintf(err, errsz, "NATS bridge thread: %s", strerror(rv)), -1;
+  n->started = true;
+  nfd_log(d, NFD_INFO, "NATS bridge: %s, subjects %s.<topic>", d->cfg.nats_url,
+          d->cfg.nats_subject_prefix);
+  return 0;
+}
+
+void nfd_nats_put(nfd *d, const char *topic, size_t tlen, const void *map, size_t len) {
+  struct nfd_nats *n = d->nats;
+  nf_buf *b = &n->local;
+  uint8_t h[4];
+  size_t need = 6 + tlen + len;
+  if (tlen > 0xffff || len > 0xffffffffu || b->len + need > (size_t)d->cfg.nats_buffer_bytes ||
+      nf_buf_reserve(b, need) < 0) {
+    atomic_fetch_add(&d->m.nats_dropped, 1);
+    return;
+  }
+  put_u16(h, tlen);
+  nf_buf_append(b, h, 2);
+  nf_buf_append(b, topic, tlen);
+  put_u32(h, len);
+  nf_buf_append(b, h, 4);
+  nf_buf_append(b, map, len);
+  n->local_n++;
+}
+
+void nfd_nats_commit(nfd *d) {
+  struct nfd_nats *n = d->nats;
+  if (!n || !n->local_n) return;
+  size_t dropped = 0;
+  pthread_mutex_lock(&n->mu);
+  if (n->queue.len + n->local.len > (size_t)d->cfg.nats_buffer_bytes) {
+    dropped = n->local_n; /* the thread is behind by a whole buffer */
+  } else if (!n->queue.len) {
+    nf_buf t = n->queue; /* hand the buffer over instead of copying it */
+    n->queue = n->local;
+    n->local = t;
+    n->queue_n = n->local_n;
+    pthread_cond_signal(&n->cv);
+  } else if (nf_buf_append(&n->queue, n->local.data, n->local.len) < 0) {
+    dropped = n->local_n;
+  } else {
+    n->queue_n += n->local_n;
+  }
+  pthread_mutex_unlock(&n->mu);
+  if (dropped) atomic_fetch_add(&d->m.nats_dropped, dropped);
+  n->local.len = 0;
+  n->local_n = 0;
+}
+
+void nfd_nats_stop(nfd *d) {
+  struct nfd_nats *n = d->nats;
+  if (!n) return;
+  nfd_nats_commit(d);
+  if (n->started) {
+    pthread_mutex_lock(&n->mu);
+    n->stop = true;
+    pthread_cond_signal(&n->cv);
+    pthread_mutex_unlock(&n->mu);
+    pthread_join(n->thr, NULL);
+  }
+  d->nats = NULL;
+  /* libnats runs connection callbacks (whose closure is N) on threads of
+   * its own, possibly after natsConnection_Destroy returned: N may go only
+   * once every libnats thread has ended. */
+  if (nats_CloseAndWait(d->cfg.nats_flush_ms + 1000) != NATS_OK) {
+    nfd_log(d, NFD_WARN, "NATS: the client library did not stop in time");
+    return; /* leave N to the process's exit rather than free it under a callback */
+  }
+  pthread_mutex_destroy(&n->mu);
+  pthread_cond_destroy(&n->cv);
+  nf_buf_free(&n->local);
+  nf_buf_free(&n->queue);
+  free(n);
+}
+
+#else /* built without libnats: the config check refuses outputs.nats.url */
+
+int nfd_nats_start(nfd *d, char *err, size_t errsz) {
+  if (!d->cfg.nats_url[0]) return 0;
+  return snprintf(err, errsz, "outputs.nats.url: this newsfeedd was built without libnats"), -1;
+}
+
+void nfd_nats_put(nfd *d, const char *topic, size_t tlen, const void *map, size_t len) {
+  (void)d, (void)topic, (void)tlen, (void)map, (void)len;
+}
+
+void nfd_nats_commit(nfd *d) {
+  (void)d;
+}
+
+void nfd_nats_stop(nfd *d) {
+  (void)d;
+}
+
+#endif
