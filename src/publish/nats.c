@@ -169,6 +169,7 @@ static void publish_all(struct nfd_nats *n, const nf_buf *q) {
 static void *bridge_main(void *arg) {
   struct nfd_nats *n = arg;
   nfd *d = n->d;
+  pthread_setname_np(pthread_self(), "nf:nats"); /* for top -H and /proc */
   natsStatus s = connect_nats(n);
   if (s != NATS_OK)
     nfd_log(d, NFD_ERROR, "NATS: %s: %s; the bridge drops every message", d->cfg.nats_url,

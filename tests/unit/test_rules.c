@@ -735,6 +735,28 @@ static void test_builtin_said_is_not_ai(void **state) {
   nf_tagger_free(t);
 }
 
+/* "Fed holds rates steady" is how wires write it; the verb "fed" is not
+ * the Fed. */
+static void test_builtin_fed_headlines(void **state) {
+  (void)state;
+  nf_tagger *t = builtin();
+  static const char *const fed[] = {"Fed holds rates steady, signals two cuts this year",
+                                    "Fed's Waller says more cuts are likely",
+                                    "Bank of Canada keeps rates on hold", NULL};
+  static const char *const want[] = {"finance.macro", "finance.flash", NULL};
+  for (const char *const *title = fed; *title; title++) {
+    spec s = {.kind = NF_KIND_FLASH, .title = *title};
+    expect_topics(t, &s, want, NULL);
+  }
+  static const char *const verb[] = {"Farmers fed up with low grain prices",
+                                     "Stray cats fed by volunteers through the winter", NULL};
+  for (const char *const *title = verb; *title; title++) {
+    spec s = {.kind = NF_KIND_FLASH, .title = *title};
+    expect_topic(t, &s, "finance.macro", false);
+  }
+  nf_tagger_free(t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_ai_term_respects_word_boundaries),
@@ -778,6 +800,7 @@ int main(void) {
       cmocka_unit_test(test_builtin_typhoon_warning),
       cmocka_unit_test(test_builtin_ai_chip_article),
       cmocka_unit_test(test_builtin_said_is_not_ai),
+      cmocka_unit_test(test_builtin_fed_headlines),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
