@@ -9,8 +9,8 @@
  * publishing, reconnecting -- happens on one thread of its own, with
  * libnats (Debian's libnats-dev) doing the protocol.  The loop only copies
  * each map into a loop-private buffer while it publishes (nfd_nats_put),
- * and hands that buffer over once per loop iteration (nfd_nats_commit):
- * one mutex, and a wake-up only when the thread sleeps.
+ * and hands that buffer over once per loop iteration (nfd_nats_commit,
+ * util/handoff.h): one mutex, and a wake-up only when the thread sleeps.
  *
  * Bounds, so that a NATS that is away or slow costs memory only up to
  * outputs.nats.buffer_bytes, twice:
@@ -42,6 +42,7 @@
 #include "core/internal.h"
 #include "daemon/nfd.h"
 #include "nf_config.h"
+#include "util/handoff.h"
 
 #if NF_HAVE_NATS
 #include <nats/nats.h>
@@ -55,12 +56,7 @@ struct nfd_nats {
   /* loop side: this iteration's messages, not yet handed over */
   nf_buf local;
   size_t local_n;
-  /* hand-over queue, under mu */
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  nf_buf queue;
-  size_t queue_n;
-  bool stop;
+  nf_handoff q; /* util/handoff.h */
   /* thread side */
   natsConnection *nc;
   bool dropping;       /* a drop was logged; log again after the next success */
@@ -175,21 +171,7 @@ static void *bridge_main(void *arg) {
     nfd_log(d, NFD_ERROR, "NATS: %s: %s; the bridge drops every message", d->cfg.nats_url,
             natsStatus_GetText(s));
   nf_buf batch = {0};
-  pthread_mutex_lock(&n->mu);
-  for (;;) {
-    while (!n->queue.len && !n->stop) pthread_cond_wait(&n->cv, &n->mu);
-    if (!n->queue.len) break; /* stopping, and everything is out */
-    nf_buf t = batch;         /* take the queue, leave an empty buffer */
-    batch = n->queue;
-    n->queue = t;
-    n->queue.len = 0;
-    n->queue_n = 0;
-    pthread_mutex_unlock(&n->mu);
-    publish_all(n, &batch);
-    batch.len = 0;
-    pthread_mutex_lock(&n->mu);
-  }
-  pthread_mutex_unlock(&n->mu);
+  while (nf_handoff_take(&n->q, &batch)) publish_all(n, &batch);
   nf_buf_free(&batch);
   if (n->nc) {
     if (natsConnection_Status(n->nc) == NATS_CONN_STATUS_CONNECTED &&
@@ -212,8 +194,7 @@ int nfd_nats_start(nfd *d, char *err, size_t errsz) {
   if (!n) return snprintf(err, errsz, "out of memory"), -1;
   n->d = d;
   d->nats = n;
-  pthread_mutex_init(&n->mu, NULL);
-  pthread_cond_init(&n->cv, NULL);
+  nf_handoff_init(&n->q, (size_t)d->cfg.nats_buffer_bytes);
   int rv = pthread_create(&n->thr, NULL, bridge_main, n);
   if (rv) return snprintf(err, errsz, "NATS bridge thread: %s", strerror(rv)), -1;
   n->started = true;
@@ -244,24 +225,8 @@ void nfd_nats_put(nfd *d, const char *topic, size_t tlen, const void *map, size_
 void nfd_nats_commit(nfd *d) {
   struct nfd_nats *n = d->nats;
   if (!n || !n->local_n) return;
-  size_t dropped = 0;
-  pthread_mutex_lock(&n->mu);
-  if (n->queue.len + n->local.len > (size_t)d->cfg.nats_buffer_bytes) {
-    dropped = n->local_n; /* the thread is behind by a whole buffer */
-  } else if (!n->queue.len) {
-    nf_buf t = n->queue; /* hand the buffer over instead of copying it */
-    n->queue = n->local;
-    n->local = t;
-    n->queue_n = n->local_n;
-    pthread_cond_signal(&n->cv);
-  } else if (nf_buf_append(&n->queue, n->local.data, n->local.len) < 0) {
-    dropped = n->local_n;
-  } else {
-    n->queue_n += n->local_n;
-  }
-  pthread_mutex_unlock(&n->mu);
-  if (dropped) atomic_fetch_add(&d->m.nats_dropped, dropped);
-  n->local.len = 0;
+  if (!nf_handoff_give(&n->q, &n->local, n->local_n)) /* NATS is behind by a whole buffer */
+    atomic_fetch_add(&d->m.nats_dropped, n->local_n);
   n->local_n = 0;
 }
 
@@ -270,10 +235,7 @@ void nfd_nats_stop(nfd *d) {
   if (!n) return;
   nfd_nats_commit(d);
   if (n->started) {
-    pthread_mutex_lock(&n->mu);
-    n->stop = true;
-    pthread_cond_signal(&n->cv);
-    pthread_mutex_unlock(&n->mu);
+    nf_handoff_stop(&n->q);
     pthread_join(n->thr, NULL);
   }
   d->nats = NULL;
@@ -284,10 +246,8 @@ void nfd_nats_stop(nfd *d) {
     nfd_log(d, NFD_WARN, "NATS: the client library did not stop in time");
     return; /* leave N to the process's exit rather than free it under a callback */
   }
-  pthread_mutex_destroy(&n->mu);
-  pthread_cond_destroy(&n->cv);
+  nf_handoff_free(&n->q);
   nf_buf_free(&n->local);
-  nf_buf_free(&n->queue);
   free(n);
 }
 

@@ -7,17 +7,20 @@
  * order.
  *
  * Batches: the pipeline hands over its items (nfd_pub_jobs), which are
- * staged -- their packed fields moved here, not copied -- and published
- * when the loop has run every I/O callback of this iteration (a uv_check
- * handle), so the items of all the reads that were ready, from every
- * connection, share messages.  That is the "one socket read brought many"
- * of the SPEC, widened to one loop iteration: batches are only ever made
- * of items that are already here, and nothing waits for a batch to fill
- * (no timer; an idle daemon publishes a lone item in the iteration that
- * read it).  The cost of publishing is per nng message, not per byte --
- * every message is a send on every subscriber's pipe -- so fewer, larger
+ * staged -- their packed fields moved here, not copied -- and, when the
+ * loop has run every I/O callback of this iteration (a uv_check handle),
+ * turned into one map per item and topic and handed to the sender thread
+ * (sender.c), which makes the nng messages.  So the items of all the reads
+ * that were ready, from every connection, share messages -- and, while
+ * the sender is busy with earlier messages, so do the items of the
+ * iterations that follow.  That is the "one socket read brought many" of
+ * the SPEC, widened to what is waiting: batches are only ever made of
+ * items that are already here, and nothing waits for a batch to fill (no
+ * timer; an idle daemon publishes a lone item in the iteration that read
+ * it).  The cost of publishing is per nng message, not per byte -- every
+ * message is a send on every subscriber's pipe -- so fewer, larger
  * messages are what makes publishing cheap.  With publish.batch off, each
- * run is published at once, one message per item and topic.
+ * run is handed over at once and sent as one message per item and topic.
  *
  * Each item's fields are packed once (twice if some topic is compact and
  * the item has a body); a message is then a map header, the per-message
@@ -46,6 +49,7 @@
 
 #include "core/internal.h"
 #include "daemon/nfd.h"
+#include "publish/sender.h"
 
 /* Staged items' packed fields stay below this; past it, publish at once. */
 #define STAGE_MAX_BYTES ((size_t)8 << 20)
@@ -63,8 +67,8 @@ typedef struct staged { /* an item's packed fields, taken from its job */
 
 struct nfd_pub {
   nng_socket sock;
-  nng_aio *aio; /* reused for every send */
   bool open;
+  struct nfd_sender *sender; /* sender.c: the nng sends, on their thread */
   nf_buf msg;
   entry *entries; /* one per staged item and topic */
   size_t n_entries, cap_entries;
@@ -97,8 +101,7 @@ int nfd_pub_start(nfd *d, char *err, size_t errsz) {
   int rv = nng_pub0_open(&p->sock);
   if (rv) return snprintf(err, errsz, "nng pub: %s", nng_strerror(rv)), -1;
   p->open = true;
-  if ((rv = nng_aio_alloc(&p->aio, NULL, NULL)))
-    return snprintf(err, errsz, "nng aio: %s", nng_strerror(rv)), -1;
+  if (!(p->sender = nfd_sender_start(d, p->sock, err, errsz))) return -1;
   nng_socket_set_int(p->sock, NNG_OPT_SENDBUF, (int)d->cfg.send_buffer);
   nng_pipe_notify(p->sock, NNG_PIPE_EV_ADD_POST, on_pipe, d);
   nng_pipe_notify(p->sock, NNG_PIPE_EV_REM_POST, on_pipe, d);
@@ -141,48 +144,18 @@ static int put_item(nf_buf *b, const staged *it, const nfd_topic *t, uint64_t se
   return rc;
 }
 
-static void send_msg(nfd *d, const nf_buf *b) {
-  nng_msg *msg; /* allocated at its size: appending would grow it by copies */
-  if (nng_msg_alloc(&msg, b->len)) {
-    atomic_fetch_add(&d->m.publish_errors, 1);
-    return;
-  }
-  memcpy(nng_msg_body(msg), b->data, b->len);
-  /* nng_sendmsg() allocates (and seeds, with a getrandom syscall) an aio
-   * for every message; one aio of our own, reused, does not.  PUB never
-   * blocks, so the wait returns as soon as the message is queued. */
-  nng_aio *aio = d->pub->aio;
-  nng_aio_set_msg(aio, msg);
-  nng_send_aio(d->pub->sock, aio);
-  nng_aio_wait(aio);
-  int rv = nng_aio_result(aio);
-  if (rv) {
-    nng_msg_free(msg);
-    atomic_fetch_add(&d->m.publish_errors, 1);
-    nfd_log(d, NFD_WARN, "publish: %s", nng_strerror(rv));
-    return;
-  }
-  atomic_fetch_add(&d->m.messages_published, 1);
-  atomic_fetch_add(&d->m.bytes_published, b->len);
-}
-
-/* Sends topic T's staged entries, in seq order, as messages. */
+/* Hands topic T's staged entries, in seq order, to the sender (and the
+ * NATS bridge), one map each. */
 static void publish_topic(nfd *d, nfd_topic *t) {
   struct nfd_pub *p = d->pub;
   nf_buf *b = &p->msg;
-  size_t tlen = strlen(t->name), n = t->pub_n, i = 0;
-  bool batch = d->cfg.publish_batch && n > 1;
-  for (uint32_t k = t->pub_first; k; k = p->entries[k - 1].next, i++) {
+  size_t tlen = strlen(t->name);
+  for (uint32_t k = t->pub_first; k; k = p->entries[k - 1].next) {
     const entry *e = &p->entries[k - 1];
-    if (i == 0 || !batch) {
-      b->len = 0;
-      nf_buf_append(b, t->name, tlen + 1); /* topic and its 0x00 */
-      if (batch) nf__mp_array(b, (uint32_t)n);
-    }
-    size_t at = b->len;
+    b->len = 0;
     put_item(b, &p->items[e->item], t, e->seq);
-    if (d->nats) nfd_nats_put(d, t->name, tlen, b->data + at, b->len - at);
-    if (!batch || i == n - 1) send_msg(d, b);
+    nfd_sender_put(p->sender, t, b->data, b->len);
+    if (d->nats) nfd_nats_put(d, t->name, tlen, b->data, b->len);
   }
   t->pub_first = t->pub_last = t->pub_n = 0;
 }
@@ -241,6 +214,7 @@ void nfd_pub_flush(nfd *d) {
   if (!p || !p->n_entries) return;
   for (size_t i = 0; i < p->n_touched; i++) publish_topic(d, p->touched[i]);
   p->n_touched = 0;
+  nfd_sender_commit(p->sender);
   nfd_nats_commit(d);
   for (size_t i = 0; i < p->n_items; i++) {
     nf_buf_free(&p->items[i].enc);
@@ -254,8 +228,8 @@ void nfd_pub_stop(nfd *d) {
   if (!p) return;
   nfd_pub_flush(d);
   if (!uv_is_closing((uv_handle_t *)&p->check)) uv_close((uv_handle_t *)&p->check, NULL);
+  nfd_sender_stop(p->sender); /* everything handed over is sent */
   if (p->open) nfd_nng_close(d, p->sock, "publish");
-  if (p->aio) nng_aio_free(p->aio);
   nf_buf_free(&p->msg);
   free(p->entries);
   free(p->items);

@@ -1,0 +1,71 @@
+/*
+ * handoff.c -- see handoff.h.
+ */
+#include "util/handoff.h"
+
+#include <stdlib.h>
+
+void nf_handoff_init(nf_handoff *h, size_t max_bytes) {
+  *h = (nf_handoff){.max = max_bytes};
+  pthread_mutex_init(&h->mu, NULL);
+  pthread_cond_init(&h->cv, NULL);
+}
+
+bool nf_handoff_give(nf_handoff *h, nf_buf *local, size_t n) {
+  bool ok = true;
+  if (!n) return true;
+  pthread_mutex_lock(&h->mu);
+  if (h->queue.len + local->len > h->max) {
+    ok = false; /* the worker is behind by a whole bound */
+  } else if (!h->queue.len) {
+    nf_buf t = h->queue; /* swap, do not copy */
+    h->queue = *local;
+    *local = t;
+    h->n = n;
+  } else if (nf_buf_append(&h->queue, local->data, local->len) < 0) {
+    ok = false;
+  } else {
+    h->n += n;
+  }
+  if (ok && h->waiting) pthread_cond_signal(&h->cv);
+  pthread_mutex_unlock(&h->mu);
+  local->len = 0;
+  return ok;
+}
+
+bool nf_handoff_idle(nf_handoff *h) {
+  pthread_mutex_lock(&h->mu);
+  bool idle = h->waiting && !h->queue.len;
+  pthread_mutex_unlock(&h->mu);
+  return idle;
+}
+
+size_t nf_handoff_take(nf_handoff *h, nf_buf *out) {
+  out->len = 0;
+  pthread_mutex_lock(&h->mu);
+  while (!h->queue.len && !h->stop) {
+    h->waiting = true;
+    pthread_cond_wait(&h->cv, &h->mu);
+    h->waiting = false;
+  }
+  nf_buf t = *out;
+  *out = h->queue;
+  h->queue = t;
+  size_t n = h->n;
+  h->n = 0;
+  pthread_mutex_unlock(&h->mu);
+  return n;
+}
+
+void nf_handoff_stop(nf_handoff *h) {
+  pthread_mutex_lock(&h->mu);
+  h->stop = true;
+  pthread_cond_signal(&h->cv);
+  pthread_mutex_unlock(&h->mu);
+}
+
+void nf_handoff_free(nf_handoff *h) {
+  pthread_mutex_destroy(&h->mu);
+  pthread_cond_destroy(&h->cv);
+  nf_buf_free(&h->queue);
+}

@@ -1,0 +1,51 @@
+/*
+ * handoff.h -- hands byte records from the event loop to one worker
+ * thread, a buffer at a time.
+ *
+ * The loop appends records to a buffer of its own, with no lock, and gives
+ * that buffer over once per loop iteration (nf_handoff_give): one mutex,
+ * and a wake-up only when the worker sleeps.  When the worker's queue is
+ * empty the two buffers are swapped rather than copied.  The worker takes
+ * the whole queue at once (nf_handoff_take), so while it is busy, what the
+ * loop gives piles up and is taken together: the busier the worker, the
+ * larger what it takes (what lets the publisher make larger batches only
+ * out of what is already waiting).
+ *
+ * Bounded: a give that would make the queue larger than MAX bytes is
+ * refused and its records are counted as dropped by the caller.
+ */
+#ifndef NF_UTIL_HANDOFF_H
+#define NF_UTIL_HANDOFF_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <newsfeed/newsfeed.h>
+
+typedef struct nf_handoff {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  nf_buf queue; /* under mu */
+  size_t n;     /* records in queue */
+  size_t max;   /* bytes */
+  bool stop, waiting;
+} nf_handoff;
+
+void nf_handoff_init(nf_handoff *h, size_t max_bytes);
+/* Loop: moves LOCAL's N records to the queue, leaving LOCAL empty.
+ * Returns false, dropping them, if the queue would pass its bound (or out
+ * of memory). */
+bool nf_handoff_give(nf_handoff *h, nf_buf *local, size_t n);
+/* Loop: true when the worker waits with nothing queued -- it has sent
+ * everything given so far, so the caller may do the work itself now
+ * without overtaking anything. */
+bool nf_handoff_idle(nf_handoff *h);
+/* Worker: waits for records and swaps them into OUT (emptied first);
+ * returns their count, or 0 once stopped and drained. */
+size_t nf_handoff_take(nf_handoff *h, nf_buf *out);
+/* Loop: the worker takes what is queued, then its take returns 0. */
+void nf_handoff_stop(nf_handoff *h);
+void nf_handoff_free(nf_handoff *h);
+
+#endif
