@@ -142,12 +142,14 @@ static void publish_all(struct nfd_nats *n, const nf_buf *q) {
   const uint8_t *p = (const uint8_t *)q->data, *end = p + q->len;
   while (p < end) {
     size_t tlen = get_u16(p);
-    memcpy(subj + plen + 1, p + 2, tlen);
-    subj[plen + 1 + tlen] = 0;
+    bool fits = plen + 1 + tlen < sizeof subj; /* topics are <= 128 bytes: always */
+    if (fits) memcpy(subj + plen + 1, p + 2, tlen), subj[plen + 1 + tlen] = 0;
     p += 2 + tlen;
     size_t mlen = get_u32(p);
     p += 4;
-    natsStatus s = n->nc ? natsConnection_Publish(n->nc, subj, p, (int)mlen) : NATS_NOT_INITIALIZED;
+    natsStatus s = !fits   ? NATS_INVALID_SUBJECT
+                   : n->nc ? natsConnection_Publish(n->nc, subj, p, (int)mlen)
+                           : NATS_NOT_INITIALIZED;
     p += mlen;
     if (s == NATS_OK) {
       atomic_fetch_add(&d->m.nats_published, 1);

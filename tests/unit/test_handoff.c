@@ -17,8 +17,8 @@
 
 typedef struct worker {
   nf_handoff *h;
-  uint32_t next;   /* the value expected next */
-  size_t records;  /* counted by take */
+  uint32_t next;  /* the value expected next */
+  size_t records; /* counted by take */
   bool bad_order;
 } worker;
 
