@@ -69,7 +69,7 @@ static const key keys[] = {
     {"outputs.nats.subject_prefix", K_STR, OFF(nats_subject_prefix), 0, 0},
     {"outputs.nats.buffer_bytes", K_INT, OFF(nats_buffer_bytes), 65536, 1ll << 30},
     {"outputs.nats.reconnect_ms", K_INT, OFF(nats_reconnect_ms), 10, 600000},
-    {"outputs.nats.flush_ms", K_INT, OFF(nats_flush_ms), 0, 60000},
+    {"outputs.nats.flush_ms", K_INT, OFF(nats_flush_ms), 0, 10000},
 };
 
 static void list_free(nfd_strlist *l) {

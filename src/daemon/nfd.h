@@ -11,11 +11,14 @@
  *   query/      the query API
  *   daemon/     the pipeline tying them together, config, metrics, main
  *
- * Everything runs on the libuv loop thread except the metrics handler and
+ * Everything runs on the libuv loop thread except: the metrics handler and
  * nng's pipe notifications, which only touch the atomic counters in
- * nfd_metrics, and the NATS bridge's thread, which shares with the loop
- * only its hand-over queue (under its mutex; publish/nats.c).  There is
- * no other shared mutable state.
+ * nfd_metrics; and two threads that the loop hands records to through a
+ * queue under a mutex (util/handoff.h) -- the publishing thread
+ * (publish/sender.c) and the NATS bridge (publish/nats.c).  Besides their
+ * queue they read only what never changes after start (the configuration,
+ * topic names, the log settings) and update counters.  There is no other
+ * shared mutable state.
  */
 #ifndef NFD_NFD_H
 #define NFD_NFD_H

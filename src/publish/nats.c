@@ -13,13 +13,15 @@
  * util/handoff.h): one mutex, and a wake-up only when the thread sleeps.
  *
  * Bounds, so that a NATS that is away or slow costs memory only up to
- * outputs.nats.buffer_bytes, twice:
+ * outputs.nats.buffer_bytes, a few times over (the loop's buffer, the
+ * hand-over queue, the thread's buffer, libnats' buffer):
  *   - the hand-over queue: when what waits for the thread would pass the
  *     bound, the loop drops the new messages (and counts them);
  *   - libnats' reconnect buffer, of the same size: while NATS is away (or
  *     has never been reached: the first connect is retried like a
  *     reconnect) libnats keeps what is published; once it is full each
  *     publish fails and is counted as dropped.
+ * Buffers a burst grew are given back once emptied (util/handoff.h).
  * A NATS server that accepts the connection but stops reading makes a
  * publish fail after a write deadline (2 s) instead of blocking forever.
  * Dropped messages are counted in newsfeed_nats_dropped_total and logged
@@ -60,7 +62,9 @@ struct nfd_nats {
   /* thread side */
   natsConnection *nc;
   bool dropping;       /* a drop was logged; log again after the next success */
-  atomic_bool closing; /* our own close: not a disconnection to report */
+  bool loop_dropping;  /* the same, for drops on the loop side */
+  atomic_bool closing; /* shutting down: callbacks do nothing */
+  char url[1024];      /* for callbacks, which may outlive the configuration */
 };
 
 /* A record in local and queue: u16 topic length, topic, u32 map length,
@@ -83,26 +87,31 @@ static size_t get_u32(const uint8_t *p) {
 
 /* ---- the bridge thread ---- */
 
+/* libnats calls these on threads of its own.  Once closing is set they
+ * touch nothing: if libnats outlives our shutdown (see nfd_nats_stop), the
+ * daemon's context is gone by then, only N (leaked on purpose) remains. */
 static void on_disconnected(natsConnection *nc, void *arg) {
   (void)nc;
   struct nfd_nats *n = arg;
-  nfd *d = n->d;
-  atomic_store(&d->m.nats_connected, 0);
-  if (!atomic_load(&n->closing))
-    nfd_log(d, NFD_WARN, "NATS: disconnected from %s; reconnecting, buffering up to %lld bytes",
-            d->cfg.nats_url, d->cfg.nats_buffer_bytes);
+  if (atomic_load(&n->closing)) return;
+  atomic_store(&n->d->m.nats_connected, 0);
+  nfd_log(n->d, NFD_WARN, "NATS: disconnected from %s; reconnecting, buffering up to %lld bytes",
+          n->url, n->d->cfg.nats_buffer_bytes);
 }
 
 static void on_connected(natsConnection *nc, void *arg) {
-  nfd *d = ((struct nfd_nats *)arg)->d;
+  struct nfd_nats *n = arg;
+  if (atomic_load(&n->closing)) return;
   char url[256] = "";
   natsConnection_GetConnectedUrl(nc, url, sizeof url);
-  atomic_store(&d->m.nats_connected, 1);
-  nfd_log(d, NFD_INFO, "NATS: connected to %s", url[0] ? url : d->cfg.nats_url);
+  atomic_store(&n->d->m.nats_connected, 1);
+  nfd_log(n->d, NFD_INFO, "NATS: connected to %s", url[0] ? url : n->url);
 }
 
 static void on_reconnected(natsConnection *nc, void *arg) {
-  atomic_fetch_add(&((struct nfd_nats *)arg)->d->m.nats_reconnects, 1);
+  struct nfd_nats *n = arg;
+  if (atomic_load(&n->closing)) return;
+  atomic_fetch_add(&n->d->m.nats_reconnects, 1);
   on_connected(nc, arg);
 }
 
@@ -176,7 +185,7 @@ static void *bridge_main(void *arg) {
   while (nf_handoff_take(&n->q, &batch)) publish_all(n, &batch);
   nf_buf_free(&batch);
   if (n->nc) {
-    if (natsConnection_Status(n->nc) == NATS_CONN_STATUS_CONNECTED &&
+    if (d->cfg.nats_flush_ms > 0 && natsConnection_Status(n->nc) == NATS_CONN_STATUS_CONNECTED &&
         natsConnection_FlushTimeout(n->nc, d->cfg.nats_flush_ms) != NATS_OK)
       nfd_log(d, NFD_WARN, "NATS: not everything was flushed within %lld ms at shutdown",
               d->cfg.nats_flush_ms);
@@ -196,6 +205,7 @@ int nfd_nats_start(nfd *d, char *err, size_t errsz) {
   if (!n) return snprintf(err, errsz, "out of memory"), -1;
   n->d = d;
   d->nats = n;
+  snprintf(n->url, sizeof n->url, "%s", d->cfg.nats_url);
   nf_handoff_init(&n->q, (size_t)d->cfg.nats_buffer_bytes);
   int rv = pthread_create(&n->thr, NULL, bridge_main, n);
   if (rv) return snprintf(err, errsz, "NATS bridge thread: %s", strerror(rv)), -1;
@@ -205,6 +215,17 @@ int nfd_nats_start(nfd *d, char *err, size_t errsz) {
   return 0;
 }
 
+/* Loop side of the drop accounting: counted always, logged once per
+ * episode (the thread logs its own). */
+static void loop_dropped(struct nfd_nats *n, size_t count) {
+  atomic_fetch_add(&n->d->m.nats_dropped, count);
+  if (!n->loop_dropping)
+    nfd_log(n->d, NFD_WARN,
+            "NATS: dropping messages (the bridge is behind by outputs.nats.buffer_bytes): "
+            "see newsfeed_nats_dropped_total");
+  n->loop_dropping = true;
+}
+
 void nfd_nats_put(nfd *d, const char *topic, size_t tlen, const void *map, size_t len) {
   struct nfd_nats *n = d->nats;
   nf_buf *b = &n->local;
@@ -212,7 +233,7 @@ void nfd_nats_put(nfd *d, const char *topic, size_t tlen, const void *map, size_
   size_t need = 6 + tlen + len;
   if (tlen > 0xffff || len > 0xffffffffu || b->len + need > (size_t)d->cfg.nats_buffer_bytes ||
       nf_buf_reserve(b, need) < 0) {
-    atomic_fetch_add(&d->m.nats_dropped, 1);
+    loop_dropped(n, 1);
     return;
   }
   put_u16(h, tlen);
@@ -227,8 +248,8 @@ void nfd_nats_put(nfd *d, const char *topic, size_t tlen, const void *map, size_
 void nfd_nats_commit(nfd *d) {
   struct nfd_nats *n = d->nats;
   if (!n || !n->local_n) return;
-  if (!nf_handoff_give(&n->q, &n->local, n->local_n)) /* NATS is behind by a whole buffer */
-    atomic_fetch_add(&d->m.nats_dropped, n->local_n);
+  if (!nf_handoff_give(&n->q, &n->local, n->local_n, false)) loop_dropped(n, n->local_n);
+  else n->loop_dropping = false;
   n->local_n = 0;
 }
 
@@ -236,11 +257,14 @@ void nfd_nats_stop(nfd *d) {
   struct nfd_nats *n = d->nats;
   if (!n) return;
   nfd_nats_commit(d);
-  if (n->started) {
-    nf_handoff_stop(&n->q);
-    pthread_join(n->thr, NULL);
-  }
   d->nats = NULL;
+  if (!n->started) { /* libnats was never used */
+    nf_handoff_free(&n->q);
+    free(n);
+    return;
+  }
+  nf_handoff_stop(&n->q);
+  pthread_join(n->thr, NULL);
   /* libnats runs connection callbacks (whose closure is N) on threads of
    * its own, possibly after natsConnection_Destroy returned: N may go only
    * once every libnats thread has ended. */

@@ -24,8 +24,11 @@
  * message closes its connection) must not be cut off by a batch, and one
  * topic's burst should not hold every pipe for long.
  *
- * Invariants: only this thread uses the PUB socket's send path and `aio`;
- * the loop only writes records and gives them (nfd_sender_commit).  Stop
+ * Invariants: the loop sends itself only when the thread waits with
+ * nothing queued (nf_handoff_idle), so the two never send at once and no
+ * map overtakes an earlier one; each has its own aio and buffers (a
+ * batcher).  The thread reads topic names, which never change, and the
+ * configuration, which does not change after start.  Stop
  * (nfd_sender_stop) returns after everything given has been sent.
  */
 #include <nng/nng.h>
@@ -44,9 +47,9 @@
  * pending, is sent by the loop itself (a steady trickle: latency); more go
  * to the thread (a burst: the loop goes on reading while they are sent). */
 #define INLINE_MAX_MAPS 32
-/* What may wait for the thread before new maps are dropped (and counted
- * as publish errors: subscribers see a gap and fill it from history). */
-#define QUEUE_MAX_BYTES ((size_t)256 << 20)
+/* What may wait for the thread; past it the loop waits for the thread
+ * (back-pressure: ingest slows down as when the loop did the sends). */
+#define QUEUE_MAX_BYTES ((size_t)8 << 20)
 
 typedef struct rec { /* a map in the taken buffer */
   const nfd_topic *t;
@@ -119,26 +122,39 @@ static bool grow(void **v, size_t *cap, size_t need, size_t size) {
   return true;
 }
 
-/* Splits BUF's N records into records chained per topic; returns the
- * number of topics (their slots in s->order), or 0 when out of memory. */
-static size_t group_records(batcher *s, const nf_buf *buf, size_t n) {
-  size_t cap = s->cap_groups;
-  if (!grow((void **)&s->recs, &s->cap_recs, n, sizeof *s->recs)) return 0;
-  if (cap < 2 * n + 2) {
-    size_t c = 64;
-    while (c < 2 * n + 2) c *= 2;
-    group *g = realloc(s->groups, c * sizeof *g);
-    uint32_t *o = g ? realloc(s->order, c * sizeof *o) : NULL;
-    if (g) s->groups = g;
-    if (!g || !o) return 0;
-    s->order = o;
-    s->cap_groups = cap = c;
+static size_t topic_hash(const nfd_topic *t, size_t cap) {
+  return (size_t)(((uintptr_t)t >> 4) * 0x9e3779b97f4a7c15u >> 32) & (cap - 1);
+}
+
+/* Doubles the table of topics (kept at most half full) and rehashes the
+ * N_GROUPS in use. */
+static bool groups_grow(batcher *b, size_t n_groups) {
+  size_t c = b->cap_groups ? 2 * b->cap_groups : 64;
+  group *g = calloc(c, sizeof *g);
+  uint32_t *o = g ? realloc(b->order, c * sizeof *o) : NULL;
+  if (!o) return free(g), false;
+  b->order = o;
+  for (size_t i = 0; i < n_groups; i++) {
+    size_t h = topic_hash(b->groups[o[i]].t, c);
+    while (g[h].t) h = (h + 1) & (c - 1);
+    g[h] = b->groups[o[i]];
+    o[i] = (uint32_t)h;
   }
-  memset(s->groups, 0, cap * sizeof *s->groups);
+  free(b->groups);
+  b->groups = g;
+  b->cap_groups = c;
+  return true;
+}
+
+/* Splits BUF's N records into chains per topic; returns the number of
+ * topics (their slots in b->order), or 0 when out of memory.  The table's
+ * used slots are cleared again by send_records. */
+static size_t group_records(batcher *b, const nf_buf *buf, size_t n) {
+  if (!grow((void **)&b->recs, &b->cap_recs, n, sizeof *b->recs)) return 0;
   size_t n_groups = 0, off = 0;
   const uint8_t *p = (const uint8_t *)buf->data;
   for (uint32_t i = 0; i < n; i++) {
-    rec *r = &s->recs[i];
+    rec *r = &b->recs[i];
     uint32_t len;
     memcpy(&r->t, p + off, sizeof r->t);
     memcpy(&len, p + off + sizeof r->t, sizeof len);
@@ -146,11 +162,12 @@ static size_t group_records(batcher *s, const nf_buf *buf, size_t n) {
     r->len = len;
     r->next = 0;
     off = r->off + len;
-    size_t h = ((uintptr_t)r->t >> 4) * 0x9e3779b97f4a7c15u & (cap - 1);
-    while (s->groups[h].t && s->groups[h].t != r->t) h = (h + 1) & (cap - 1);
-    group *g = &s->groups[h];
-    if (!g->t) *g = (group){.t = r->t, .first = i + 1}, s->order[n_groups++] = (uint32_t)h;
-    else s->recs[g->last - 1].next = i + 1;
+    if (2 * (n_groups + 1) > b->cap_groups && !groups_grow(b, n_groups)) return 0;
+    size_t cap = b->cap_groups, h = topic_hash(r->t, cap);
+    while (b->groups[h].t && b->groups[h].t != r->t) h = (h + 1) & (cap - 1);
+    group *g = &b->groups[h];
+    if (!g->t) *g = (group){.t = r->t, .first = i + 1}, b->order[n_groups++] = (uint32_t)h;
+    else b->recs[g->last - 1].next = i + 1;
     g->last = i + 1;
     g->n++;
   }
@@ -167,18 +184,20 @@ static void send_group(struct nfd_sender *s, batcher *bt, const nf_buf *buf, con
   bool batch = s->d->cfg.publish_batch;
   uint32_t k = g->first;
   while (k) {
-    uint32_t end = k, n = 0; /* this message: records k .. before end */
-    size_t bytes = 0;
+    uint32_t end = k, n = 0;     /* this message: records k .. before end */
+    size_t bytes = tlen + 5 + 1; /* topic, 0x00, array header, ... */
     do {
       bytes += r[end - 1].len;
       end = r[end - 1].next;
       n++;
     } while (batch && end && bytes + r[end - 1].len <= BATCH_MAX_BYTES);
     b->len = 0;
-    nf_buf_append(b, name, tlen);
-    if (n > 1) nf__mp_array(b, n);
-    for (; k != end; k = r[k - 1].next) nf_buf_append(b, buf->data + r[k - 1].off, r[k - 1].len);
-    send_msg(s, bt, b);
+    int rc = nf_buf_append(b, name, tlen);
+    if (n > 1) rc |= nf__mp_array(b, n);
+    for (; k != end; k = r[k - 1].next)
+      rc |= nf_buf_append(b, buf->data + r[k - 1].off, r[k - 1].len);
+    if (rc) atomic_fetch_add(&s->d->m.publish_errors, n); /* out of memory: never half a batch */
+    else send_msg(s, bt, b);
   }
 }
 
@@ -190,6 +209,13 @@ static void send_records(struct nfd_sender *s, batcher *bt, const nf_buf *buf, s
     return;
   }
   for (size_t i = 0; i < n_groups; i++) send_group(s, bt, buf, &bt->groups[bt->order[i]]);
+  for (size_t i = 0; i < n_groups; i++) bt->groups[bt->order[i]].t = NULL;
+  nf_handoff_shrink(&bt->msg);
+  if (bt->cap_recs > NF_HANDOFF_KEEP_BYTES / sizeof *bt->recs) { /* after a burst */
+    free(bt->recs);
+    bt->recs = NULL;
+    bt->cap_recs = 0;
+  }
 }
 
 static void *sender_main(void *arg) {
@@ -248,10 +274,10 @@ void nfd_sender_commit(struct nfd_sender *s) {
      * machine can cost more than the sends. */
     send_records(s, &s->on_loop, &s->local, s->local_n);
     s->local.len = 0;
-  } else if (!nf_handoff_give(&s->q, &s->local, s->local_n)) {
+    nf_handoff_shrink(&s->local);
+  } else if (!nf_handoff_give(&s->q, &s->local, s->local_n, true)) { /* out of memory */
     atomic_fetch_add(&s->d->m.publish_errors, s->local_n);
-    nfd_log(s->d, NFD_WARN, "publish: %zu maps dropped: the publish thread is behind by %zu MiB",
-            s->local_n, QUEUE_MAX_BYTES >> 20);
+    nfd_log(s->d, NFD_WARN, "publish: %zu maps dropped: out of memory", s->local_n);
   }
   s->local_n = 0;
 }

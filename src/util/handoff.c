@@ -9,13 +9,20 @@ void nf_handoff_init(nf_handoff *h, size_t max_bytes) {
   *h = (nf_handoff){.max = max_bytes};
   pthread_mutex_init(&h->mu, NULL);
   pthread_cond_init(&h->cv, NULL);
+  pthread_cond_init(&h->taken_cv, NULL);
 }
 
-bool nf_handoff_give(nf_handoff *h, nf_buf *local, size_t n) {
+void nf_handoff_shrink(nf_buf *b) {
+  if (!b->len && b->cap > NF_HANDOFF_KEEP_BYTES) nf_buf_free(b);
+}
+
+bool nf_handoff_give(nf_handoff *h, nf_buf *local, size_t n, bool block) {
   bool ok = true;
   if (!n) return true;
   pthread_mutex_lock(&h->mu);
-  if (h->queue.len + local->len > h->max) {
+  while (block && h->queue.len && h->queue.len + local->len > h->max && !h->stop)
+    pthread_cond_wait(&h->taken_cv, &h->mu);
+  if (h->queue.len + local->len > h->max && h->queue.len) {
     ok = false; /* the worker is behind by a whole bound */
   } else if (!h->queue.len) {
     nf_buf t = h->queue; /* swap, do not copy */
@@ -30,6 +37,7 @@ bool nf_handoff_give(nf_handoff *h, nf_buf *local, size_t n) {
   if (ok && h->waiting) pthread_cond_signal(&h->cv);
   pthread_mutex_unlock(&h->mu);
   local->len = 0;
+  nf_handoff_shrink(local);
   return ok;
 }
 
@@ -48,11 +56,13 @@ size_t nf_handoff_take(nf_handoff *h, nf_buf *out) {
     pthread_cond_wait(&h->cv, &h->mu);
     h->waiting = false;
   }
+  nf_handoff_shrink(out);
   nf_buf t = *out;
   *out = h->queue;
   h->queue = t;
   size_t n = h->n;
   h->n = 0;
+  pthread_cond_signal(&h->taken_cv);
   pthread_mutex_unlock(&h->mu);
   return n;
 }
@@ -61,11 +71,13 @@ void nf_handoff_stop(nf_handoff *h) {
   pthread_mutex_lock(&h->mu);
   h->stop = true;
   pthread_cond_signal(&h->cv);
+  pthread_cond_signal(&h->taken_cv);
   pthread_mutex_unlock(&h->mu);
 }
 
 void nf_handoff_free(nf_handoff *h) {
   pthread_mutex_destroy(&h->mu);
   pthread_cond_destroy(&h->cv);
+  pthread_cond_destroy(&h->taken_cv);
   nf_buf_free(&h->queue);
 }

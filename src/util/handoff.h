@@ -11,8 +11,14 @@
  * larger what it takes (what lets the publisher make larger batches only
  * out of what is already waiting).
  *
- * Bounded: a give that would make the queue larger than MAX bytes is
- * refused and its records are counted as dropped by the caller.
+ * Bounded, two ways: a give that would make the queue larger than MAX
+ * bytes is either refused (its records are then counted as dropped by the
+ * caller) or, with BLOCK, waits until the worker has taken the queue --
+ * back-pressure: the loop then waits for the worker as it would have
+ * waited doing the work itself.
+ *
+ * Buffers that a burst grew past NF_HANDOFF_KEEP_BYTES are given back
+ * once emptied, so a burst does not pin its peak memory.
  */
 #ifndef NF_UTIL_HANDOFF_H
 #define NF_UTIL_HANDOFF_H
@@ -23,20 +29,24 @@
 
 #include <newsfeed/newsfeed.h>
 
+#define NF_HANDOFF_KEEP_BYTES ((size_t)4 << 20)
+
 typedef struct nf_handoff {
   pthread_mutex_t mu;
-  pthread_cond_t cv;
-  nf_buf queue; /* under mu */
-  size_t n;     /* records in queue */
-  size_t max;   /* bytes */
+  pthread_cond_t cv, taken_cv; /* records given; the queue taken */
+  nf_buf queue;                /* under mu */
+  size_t n;                    /* records in queue */
+  size_t max;                  /* bytes */
   bool stop, waiting;
 } nf_handoff;
 
 void nf_handoff_init(nf_handoff *h, size_t max_bytes);
-/* Loop: moves LOCAL's N records to the queue, leaving LOCAL empty.
- * Returns false, dropping them, if the queue would pass its bound (or out
- * of memory). */
-bool nf_handoff_give(nf_handoff *h, nf_buf *local, size_t n);
+/* Loop: moves LOCAL's N records to the queue, leaving LOCAL empty.  If
+ * the queue would pass its bound: with BLOCK, waits for the worker to
+ * take it; without, returns false, dropping them (so too out of memory). */
+bool nf_handoff_give(nf_handoff *h, nf_buf *local, size_t n, bool block);
+/* Frees B's memory if it is empty and larger than NF_HANDOFF_KEEP_BYTES. */
+void nf_handoff_shrink(nf_buf *b);
 /* Loop: true when the worker waits with nothing queued -- it has sent
  * everything given so far, so the caller may do the work itself now
  * without overtaking anything. */
