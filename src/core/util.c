@@ -85,8 +85,9 @@ int nf_buf_reserve(nf_buf *b, size_t extra) {
 }
 
 int nf_buf_append(nf_buf *b, const void *p, size_t n) {
-  if (nf_buf_reserve(b, n) < 0) return -1;
-  if (n) memcpy(b->data + b->len, p, n);
+  /* the room check inline: most appends fit */
+  if (b->cap - b->len < n && nf_buf_reserve(b, n) < 0) return -1;
+  if (n) nf__copy_small(b->data + b->len, p, n);
   b->len += n;
   return 0;
 }
