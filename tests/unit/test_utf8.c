@@ -99,11 +99,24 @@ static void test_four_byte_edges(void **state) {
  * broken, at every alignment and length. */
 static void test_random_mixtures(void **state) {
   (void)state;
-  static const char *pieces[] = {"a",        "hello, w", "0123456789", "\xC3\xA9",
-                                 "\xE4\xB8\xAD", "\xEF\xBC\x8C", "\xF0\x9F\x98\x80", "\xF4\x8F\xBF\xBF",
-                                 "\xED\x9F\xBF", "\xED\xA0\x80", "\xE0\x9F\xBF", "\xC1\xBF",
-                                 "\xF4\x90\x80\x80", "\xF0\x8F\xBF\xBF", "\x80", "\xE4\xB8",
-                                 "\xF5\x80\x80\x80", "\xFF"};
+  static const char *pieces[] = {"a",
+                                 "hello, w",
+                                 "0123456789",
+                                 "\xC3\xA9",
+                                 "\xE4\xB8\xAD",
+                                 "\xEF\xBC\x8C",
+                                 "\xF0\x9F\x98\x80",
+                                 "\xF4\x8F\xBF\xBF",
+                                 "\xED\x9F\xBF",
+                                 "\xED\xA0\x80",
+                                 "\xE0\x9F\xBF",
+                                 "\xC1\xBF",
+                                 "\xF4\x90\x80\x80",
+                                 "\xF0\x8F\xBF\xBF",
+                                 "\x80",
+                                 "\xE4\xB8",
+                                 "\xF5\x80\x80\x80",
+                                 "\xFF"};
   const size_t np = sizeof pieces / sizeof *pieces;
   uint64_t seed = 99;
   for (int round = 0; round < 200000; round++) {
