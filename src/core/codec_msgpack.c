@@ -215,37 +215,66 @@ static int kv_strs(nf_buf *b, uint32_t *n, const char *k, const char **v, size_t
   return rc;
 }
 
-int nf__pack_fields(const nf_item *it, unsigned flags, nf_buf *b, uint32_t *nfields) {
-  uint32_t n = 0;
-  int rc = kv_str(b, &n, "id", it->id);
-  rc |= kv_str(b, &n, "kind", nf_kind_name(it->kind));
-  rc |= kv_str(b, &n, "title", it->title);
-  if (!(flags & NF_ENC_NO_BODY)) rc |= kv_str(b, &n, "body", it->body);
-  rc |= kv_str(b, &n, "summary", it->summary);
-  rc |= kv_str(b, &n, "source", it->source);
-  rc |= kv_str(b, &n, "author", it->author);
-  rc |= kv_str(b, &n, "url", it->url);
-  rc |= kv_str(b, &n, "lang", it->lang);
-  if (flags & NF_ENC_DAEMON) rc |= kv_strs(b, &n, "topics", it->topics, it->n_topics);
+/* The string fields that come first, in wire order, and their keys. */
+#define KEY(s)                                                                                     \
+  { s, sizeof s - 1 }
+static const struct {
+  const char *s;
+  size_t len;
+} plain_keys[] = {KEY("id"),     KEY("kind"),   KEY("title"), KEY("body"), KEY("summary"),
+                  KEY("source"), KEY("author"), KEY("url"),   KEY("lang")};
+#undef KEY
+enum { N_PLAIN = sizeof plain_keys / sizeof plain_keys[0] };
+
+/* Everything after the plain strings: arrays, numbers, meta. */
+static int pack_rest(const nf_item *it, unsigned flags, nf_buf *b, uint32_t *n) {
+  int rc = 0;
+  if (flags & NF_ENC_DAEMON) rc |= kv_strs(b, n, "topics", it->topics, it->n_topics);
   if (it->n_symbols || (flags & NF_ENC_DAEMON))
-    rc |= kv_strs(b, &n, "symbols", it->symbols, it->n_symbols);
+    rc |= kv_strs(b, n, "symbols", it->symbols, it->n_symbols);
   if (it->has_priority || (flags & NF_ENC_DAEMON)) {
-    n++;
+    ++*n;
     rc |= nf__mp_cstr(b, "priority") || nf__mp_int(b, it->priority);
   }
   if (it->published) {
-    n++;
+    ++*n;
     rc |= nf__mp_cstr(b, "published") || nf__mp_int(b, it->published);
   }
   if (flags & NF_ENC_DAEMON) {
-    n++;
+    ++*n;
     rc |= nf__mp_cstr(b, "received") || nf__mp_int(b, it->received);
-    if (it->producer) rc |= kv_str(b, &n, "producer", it->producer);
+    if (it->producer) rc |= kv_str(b, n, "producer", it->producer);
   }
   if (it->meta) {
-    n++;
+    ++*n;
     rc |= nf__mp_cstr(b, "meta") || nf_buf_append(b, it->meta, it->meta_len);
   }
+  return rc;
+}
+
+/* The plain strings are measured first so that the buffer is reserved
+ * once (topics and symbols estimated), instead of growing by doubling,
+ * with a realloc and copy or two per item, as the fields arrive. */
+int nf__pack_fields(const nf_item *it, unsigned flags, nf_buf *b, uint32_t *nfields) {
+  const char *v[N_PLAIN] = {it->id,      nf_kind_name(it->kind),
+                            it->title,   (flags & NF_ENC_NO_BODY) ? NULL : it->body,
+                            it->summary, it->source,
+                            it->author,  it->url,
+                            it->lang};
+  size_t len[N_PLAIN], need = 64 + it->meta_len + 32 * (it->n_topics + it->n_symbols);
+  for (size_t i = 0; i < N_PLAIN; i++) {
+    len[i] = v[i] ? strlen(v[i]) : 0;
+    need += len[i] + 16;
+  }
+  if (nf_buf_reserve(b, need) < 0) return -1;
+  uint32_t n = 0;
+  int rc = 0;
+  for (size_t i = 0; i < N_PLAIN; i++) {
+    if (!v[i]) continue;
+    n++;
+    rc |= nf__mp_str(b, plain_keys[i].s, plain_keys[i].len) || nf__mp_str(b, v[i], len[i]);
+  }
+  rc |= pack_rest(it, flags, b, &n);
   *nfields = n;
   return rc ? -1 : 0;
 }

@@ -1,7 +1,7 @@
 /*
  * test_mpwrite.c -- unit tests for libnewsfeed's byte-level msgpack writers
- * (nf__mp_* in src/core/codec_msgpack.c) and the byte buffer they write to
- * (nf_buf_append, nf__copy_small).
+ * (nf__mp_* and nf__pack_fields in src/core/codec_msgpack.c) and the byte
+ * buffer they write to (nf_buf_append, nf__copy_small).
  *
  * The writers replaced msgpack-c's packer for speed and must write the same
  * bytes, so every test packs the same tokens with msgpack-c into a
@@ -247,6 +247,100 @@ static void test_append_random_sizes(void **state) {
   free(ref), free(src);
 }
 
+/* ---- items: nf__pack_fields against the same fields packed with msgpack-c */
+
+static void ref_kv(msgpack_packer *pk, uint32_t *n, const char *k, const char *v) {
+  if (!v) return;
+  ++*n;
+  msgpack_pack_str_with_body(pk, k, strlen(k));
+  msgpack_pack_str_with_body(pk, v, strlen(v));
+}
+
+static void ref_strs(msgpack_packer *pk, const char *k, const char **v, size_t count) {
+  msgpack_pack_str_with_body(pk, k, strlen(k));
+  msgpack_pack_array(pk, count);
+  for (size_t i = 0; i < count; i++) msgpack_pack_str_with_body(pk, v[i], strlen(v[i]));
+}
+
+static void ref_int(msgpack_packer *pk, uint32_t *n, const char *k, int64_t v) {
+  ++*n;
+  msgpack_pack_str_with_body(pk, k, strlen(k));
+  msgpack_pack_int64(pk, v);
+}
+
+/* The field order is the wire format's (codec_msgpack.c). */
+static uint32_t ref_fields(const nf_item *it, unsigned flags, msgpack_packer *pk) {
+  uint32_t n = 0;
+  bool daemon = flags & NF_ENC_DAEMON;
+  ref_kv(pk, &n, "id", it->id);
+  ref_kv(pk, &n, "kind", nf_kind_name(it->kind));
+  ref_kv(pk, &n, "title", it->title);
+  if (!(flags & NF_ENC_NO_BODY)) ref_kv(pk, &n, "body", it->body);
+  ref_kv(pk, &n, "summary", it->summary);
+  ref_kv(pk, &n, "source", it->source);
+  ref_kv(pk, &n, "author", it->author);
+  ref_kv(pk, &n, "url", it->url);
+  ref_kv(pk, &n, "lang", it->lang);
+  if (daemon) n++, ref_strs(pk, "topics", it->topics, it->n_topics);
+  if (it->n_symbols || daemon) n++, ref_strs(pk, "symbols", it->symbols, it->n_symbols);
+  if (it->has_priority || daemon) ref_int(pk, &n, "priority", it->priority);
+  if (it->published) ref_int(pk, &n, "published", it->published);
+  if (daemon) ref_int(pk, &n, "received", it->received);
+  if (daemon) ref_kv(pk, &n, "producer", it->producer);
+  if (it->meta) {
+    n++;
+    msgpack_pack_str_with_body(pk, "meta", 4);
+    msgpack_sbuffer_write(pk->data, (const char *)it->meta, it->meta_len);
+  }
+  return n;
+}
+
+/* A string of a length around the encodings' edges, or NULL. */
+static const char *rnd_str(const char *pool, size_t pool_len) {
+  static const size_t lens[] = {0, 1, 5, 31, 32, 255, 256, 300, 1000, 65535, 65536, 70000};
+  uint64_t r = rnd();
+  if (r % 4 == 0) return NULL;
+  size_t n = lens[(r >> 8) % (sizeof lens / sizeof *lens)];
+  return pool + pool_len - 1 - n; /* pool ends in NUL */
+}
+
+static void test_pack_fields_match_msgpack_c(void **state) {
+  (void)state;
+  size_t pool_len = 70002;
+  char *pool = malloc(pool_len);
+  assert_non_null(pool);
+  for (size_t i = 0; i + 1 < pool_len; i++) pool[i] = (char)('a' + rnd() % 26);
+  pool[pool_len - 1] = 0;
+  static const char *topics[] = {"headline", "finance.flash", "sym.600519.SH", "x"};
+  static const uint8_t meta[] = {0x81, 0xa1, 'k', 0x01};
+  for (int round = 0; round < 300; round++) {
+    nf_item it;
+    memset(&it, 0, sizeof it);
+    it.id = rnd_str(pool, pool_len), it.title = rnd_str(pool, pool_len);
+    it.body = rnd_str(pool, pool_len), it.summary = rnd_str(pool, pool_len);
+    it.source = rnd_str(pool, pool_len), it.author = rnd_str(pool, pool_len);
+    it.url = rnd_str(pool, pool_len), it.lang = rnd_str(pool, pool_len);
+    it.producer = rnd_str(pool, pool_len);
+    it.kind = rnd() % 2 ? NF_KIND_FLASH : NF_KIND_ARTICLE;
+    it.topics = topics, it.n_topics = rnd() % 5;
+    it.symbols = topics, it.n_symbols = rnd() % 5;
+    it.has_priority = rnd() % 2, it.priority = (int64_t)(rnd() % 200) - 100;
+    it.published = rnd() % 2 ? (int64_t)(rnd() >> 20) : 0;
+    it.received = (int64_t)(rnd() >> 20);
+    if (rnd() % 2) it.meta = meta, it.meta_len = sizeof meta;
+    for (unsigned flags = 0; flags < 8; flags++) {
+      pair p;
+      pair_init(&p);
+      uint32_t n = 0;
+      assert_int_equal(nf__pack_fields(&it, flags, &p.nf, &n), 0);
+      assert_int_equal(n, ref_fields(&it, flags, &p.pk));
+      pair_check(&p);
+      pair_free(&p);
+    }
+  }
+  free(pool);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_numbers_match_msgpack_c),
@@ -255,6 +349,7 @@ int main(void) {
       cmocka_unit_test(test_tokens_at_every_fill_level),
       cmocka_unit_test(test_copy_small_every_size),
       cmocka_unit_test(test_append_random_sizes),
+      cmocka_unit_test(test_pack_fields_match_msgpack_c),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
