@@ -144,9 +144,11 @@ bool nf__utf8_valid(const char *str, size_t len) {
       if (left < 2 || (s[1] & 0xC0) != 0x80) return false;
       s += 2;
     } else if (c < 0xF0) { /* U+0800..U+FFFF: E0 80..9F overlong, ED A0..BF surrogates */
-      if (left < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80) return false;
-      if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] >= 0xA0)) return false;
-      s += 3;
+      do {                 /* CJK text is runs of these: stay in the loop while they last */
+        if (left < 3 || ((s[1] & 0xC0) ^ 0x80) | ((s[2] & 0xC0) ^ 0x80)) return false;
+        if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] >= 0xA0)) return false;
+        s += 3, left -= 3;
+      } while (left && (c = *s) >= 0xE0 && c < 0xF0);
     } else { /* U+10000..U+10FFFF: F0 80..8F overlong, F4 90.. too large */
       if (c > 0xF4 || left < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 ||
           (s[3] & 0xC0) != 0x80)

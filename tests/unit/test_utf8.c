@@ -3,10 +3,11 @@
  * decodes every code point the slow, obvious way.
  *
  * The validator checks a sequence by its lead byte and the range of its
- * second byte instead of decoding it; every 1-, 2- and 3-byte string, all
- * 4-byte strings that can matter, and random mixtures are compared.  Each
- * input sits at the end of an exactly-sized heap buffer so that a read
- * past it is caught by AddressSanitizer or valgrind.
+ * second byte instead of decoding it; every 1-, 2- and 3-byte string
+ * (alone and after a CJK character), all 4-byte strings that can matter,
+ * and random mixtures are compared.  Each input sits at the end of an
+ * exactly-sized heap buffer so that a read past it is caught by
+ * AddressSanitizer or valgrind.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -74,6 +75,25 @@ static void test_all_short_strings(void **state) {
   }
 }
 
+/* The same after a three-byte character, which the validator follows
+ * with a loop of its own while three-byte characters last. */
+static void test_all_short_strings_after_cjk(void **state) {
+  (void)state;
+  unsigned char b[6] = {0xE4, 0xB8, 0xAD};
+  for (unsigned x = 0; x < 256; x++) {
+    b[3] = (unsigned char)x;
+    check(b, 4);
+    for (unsigned y = 0; y < 256; y++) {
+      b[4] = (unsigned char)y;
+      check(b, 5);
+      for (unsigned z = 0; z < 256; z++) {
+        b[5] = (unsigned char)z;
+        check(b, 6);
+      }
+    }
+  }
+}
+
 /* Four-byte strings: every lead from EF (not a four-byte lead) to F8 and
  * every second byte, with third and fourth bytes on either side of the
  * continuation range. */
@@ -116,7 +136,11 @@ static void test_random_mixtures(void **state) {
                                  "\x80",
                                  "\xE4\xB8",
                                  "\xF5\x80\x80\x80",
-                                 "\xFF"};
+                                 "\xFF",
+                                 "\xE0\xA0\x80",
+                                 "\xEE\x80\x80",
+                                 "\xEF\xBF\xBF",
+                                 "\xE1"};
   const size_t np = sizeof pieces / sizeof *pieces;
   uint64_t seed = 99;
   for (int round = 0; round < 200000; round++) {
@@ -150,6 +174,7 @@ static int teardown(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_all_short_strings),
+      cmocka_unit_test(test_all_short_strings_after_cjk),
       cmocka_unit_test(test_four_byte_edges),
       cmocka_unit_test(test_random_mixtures),
   };
