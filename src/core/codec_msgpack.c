@@ -7,10 +7,10 @@
  * allocates a declared array's slots up front, so without the check a
  * five-byte frame claiming 2^32 elements would make it allocate gigabytes.
  *
- * Encoding uses msgpack-c's packer writing straight into an nf_buf.  The
- * fields are written by nf__pack_fields without a map header so that the
- * daemon can encode an item once and prepend per-message fields (topic,
- * seq, epoch) for each topic it is published on.
+ * Encoding writes the msgpack bytes straight into an nf_buf (msgpack-c's
+ * packer only for meta, see "writers" below).  The fields are written by nf__pack_fields without a
+ * map header so that the daemon can encode an item once and prepend per-message fields (topic, seq,
+ * epoch) for each topic it is published on.
  */
 #include <msgpack.h>
 #include <string.h>
@@ -110,45 +110,96 @@ size_t nf__mp_check(const uint8_t *p, size_t len, unsigned max_depth) {
 
 /* ---- writers ------------------------------------------------------------ */
 
+/* msgpack-c's packer hands every token to a write callback in pieces (the
+ * type byte, the length, the payload), so a short key cost three buffer
+ * appends and three libc memcpy calls.  The writers below build the header
+ * here, check the buffer's room once per token and copy short runs with
+ * nf__copy_small.  They write the same bytes as msgpack-c's packer
+ * (tests/unit/test_mpwrite.c compares the two); msgpack-c still packs meta. */
+
 static int buf_write(void *data, const char *p, size_t n) {
   return nf_buf_append(data, p, n);
 }
 
-#define PACKER(b)                                                                                  \
-  msgpack_packer pk;                                                                               \
-  msgpack_packer_init(&pk, (b), buf_write)
+/* Room for N more bytes at the end of B: where to write them, or NULL. */
+static inline uint8_t *room(nf_buf *b, size_t n) {
+  if (b->cap - b->len < n && nf_buf_reserve(b, n) < 0) return NULL;
+  return (uint8_t *)b->data + b->len;
+}
+
+/* Writes TAG and the low BYTES bytes of V big-endian at D; returns the
+ * number of bytes written. */
+static inline size_t hdr(uint8_t *d, uint8_t tag, uint64_t v, unsigned bytes) {
+  d[0] = tag;
+  for (unsigned i = 0; i < bytes; i++) d[1 + i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
+  return 1 + bytes;
+}
+
+/* Container header: a fixmap/fixarray of up to 15 elements, else the 16-
+ * or 32-bit form (FIX, then T16 and T32 = T16 + 1). */
+static int container(nf_buf *b, uint8_t fix, uint8_t t16, uint32_t n) {
+  uint8_t *d = room(b, 5);
+  if (!d) return -1;
+  b->len += n < 16      ? hdr(d, (uint8_t)(fix | n), 0, 0)
+            : n < 65536 ? hdr(d, t16, n, 2)
+                        : hdr(d, (uint8_t)(t16 + 1), n, 4);
+  return 0;
+}
 
 int nf__mp_map(nf_buf *b, uint32_t n) {
-  PACKER(b);
-  return msgpack_pack_map(&pk, n);
+  return container(b, 0x80, 0xde, n);
 }
 int nf__mp_array(nf_buf *b, uint32_t n) {
-  PACKER(b);
-  return msgpack_pack_array(&pk, n);
+  return container(b, 0x90, 0xdc, n);
 }
 int nf__mp_str(nf_buf *b, const char *s, size_t n) {
-  PACKER(b);
-  if (msgpack_pack_str(&pk, n) < 0) return -1;
-  return msgpack_pack_str_body(&pk, s, n);
-}
-int nf__mp_cstr(nf_buf *b, const char *s) {
-  return nf__mp_str(b, s, strlen(s));
+  if (n > UINT32_MAX) return -1; /* msgpack cannot say it */
+  uint8_t *d = room(b, 5 + n);
+  if (!d) return -1;
+  size_t hn = n < 32      ? hdr(d, (uint8_t)(0xa0 | n), 0, 0)
+              : n < 256   ? hdr(d, 0xd9, n, 1)
+              : n < 65536 ? hdr(d, 0xda, n, 2)
+                          : hdr(d, 0xdb, n, 4);
+  nf__copy_small(d + hn, s, n);
+  b->len += hn + n;
+  return 0;
 }
 int nf__mp_uint(nf_buf *b, uint64_t v) {
-  PACKER(b);
-  return msgpack_pack_uint64(&pk, v);
+  uint8_t *d = room(b, 9);
+  if (!d) return -1;
+  b->len += v < 128           ? hdr(d, (uint8_t)v, 0, 0)
+            : v < 256         ? hdr(d, 0xcc, v, 1)
+            : v < 65536       ? hdr(d, 0xcd, v, 2)
+            : v <= UINT32_MAX ? hdr(d, 0xce, v, 4)
+                              : hdr(d, 0xcf, v, 8);
+  return 0;
 }
 int nf__mp_int(nf_buf *b, int64_t v) {
-  PACKER(b);
-  return msgpack_pack_int64(&pk, v);
+  if (v >= 0) return nf__mp_uint(b, (uint64_t)v);
+  uint8_t *d = room(b, 9);
+  if (!d) return -1;
+  uint64_t u = (uint64_t)v; /* two's complement: the low bytes are the value */
+  b->len += v >= -32         ? hdr(d, (uint8_t)u, 0, 0)
+            : v >= -128      ? hdr(d, 0xd0, u, 1)
+            : v >= -32768    ? hdr(d, 0xd1, u, 2)
+            : v >= INT32_MIN ? hdr(d, 0xd2, u, 4)
+                             : hdr(d, 0xd3, u, 8);
+  return 0;
 }
 int nf__mp_double(nf_buf *b, double v) {
-  PACKER(b);
-  return msgpack_pack_double(&pk, v);
+  uint64_t bits;
+  memcpy(&bits, &v, sizeof bits);
+  uint8_t *d = room(b, 9);
+  if (!d) return -1;
+  b->len += hdr(d, 0xcb, bits, 8);
+  return 0;
 }
 int nf__mp_bool(nf_buf *b, bool v) {
-  PACKER(b);
-  return v ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
+  uint8_t *d = room(b, 1);
+  if (!d) return -1;
+  d[0] = v ? 0xc3 : 0xc2;
+  b->len++;
+  return 0;
 }
 
 static int kv_str(nf_buf *b, uint32_t *n, const char *k, const char *v) {
@@ -164,37 +215,66 @@ static int kv_strs(nf_buf *b, uint32_t *n, const char *k, const char **v, size_t
   return rc;
 }
 
-int nf__pack_fields(const nf_item *it, unsigned flags, nf_buf *b, uint32_t *nfields) {
-  uint32_t n = 0;
-  int rc = kv_str(b, &n, "id", it->id);
-  rc |= kv_str(b, &n, "kind", nf_kind_name(it->kind));
-  rc |= kv_str(b, &n, "title", it->title);
-  if (!(flags & NF_ENC_NO_BODY)) rc |= kv_str(b, &n, "body", it->body);
-  rc |= kv_str(b, &n, "summary", it->summary);
-  rc |= kv_str(b, &n, "source", it->source);
-  rc |= kv_str(b, &n, "author", it->author);
-  rc |= kv_str(b, &n, "url", it->url);
-  rc |= kv_str(b, &n, "lang", it->lang);
-  if (flags & NF_ENC_DAEMON) rc |= kv_strs(b, &n, "topics", it->topics, it->n_topics);
+/* The string fields that come first, in wire order, and their keys. */
+#define KEY(s)                                                                                     \
+  { s, sizeof s - 1 }
+static const struct {
+  const char *s;
+  size_t len;
+} plain_keys[] = {KEY("id"),     KEY("kind"),   KEY("title"), KEY("body"), KEY("summary"),
+                  KEY("source"), KEY("author"), KEY("url"),   KEY("lang")};
+#undef KEY
+enum { N_PLAIN = sizeof plain_keys / sizeof plain_keys[0] };
+
+/* Everything after the plain strings: arrays, numbers, meta. */
+static int pack_rest(const nf_item *it, unsigned flags, nf_buf *b, uint32_t *n) {
+  int rc = 0;
+  if (flags & NF_ENC_DAEMON) rc |= kv_strs(b, n, "topics", it->topics, it->n_topics);
   if (it->n_symbols || (flags & NF_ENC_DAEMON))
-    rc |= kv_strs(b, &n, "symbols", it->symbols, it->n_symbols);
+    rc |= kv_strs(b, n, "symbols", it->symbols, it->n_symbols);
   if (it->has_priority || (flags & NF_ENC_DAEMON)) {
-    n++;
+    ++*n;
     rc |= nf__mp_cstr(b, "priority") || nf__mp_int(b, it->priority);
   }
   if (it->published) {
-    n++;
+    ++*n;
     rc |= nf__mp_cstr(b, "published") || nf__mp_int(b, it->published);
   }
   if (flags & NF_ENC_DAEMON) {
-    n++;
+    ++*n;
     rc |= nf__mp_cstr(b, "received") || nf__mp_int(b, it->received);
-    if (it->producer) rc |= kv_str(b, &n, "producer", it->producer);
+    if (it->producer) rc |= kv_str(b, n, "producer", it->producer);
   }
   if (it->meta) {
-    n++;
+    ++*n;
     rc |= nf__mp_cstr(b, "meta") || nf_buf_append(b, it->meta, it->meta_len);
   }
+  return rc;
+}
+
+/* The plain strings are measured first so that the buffer is reserved
+ * once (topics and symbols estimated), instead of growing by doubling,
+ * with a realloc and copy or two per item, as the fields arrive. */
+int nf__pack_fields(const nf_item *it, unsigned flags, nf_buf *b, uint32_t *nfields) {
+  const char *v[N_PLAIN] = {it->id,      nf_kind_name(it->kind),
+                            it->title,   (flags & NF_ENC_NO_BODY) ? NULL : it->body,
+                            it->summary, it->source,
+                            it->author,  it->url,
+                            it->lang};
+  size_t len[N_PLAIN], need = 64 + it->meta_len + 32 * (it->n_topics + it->n_symbols);
+  for (size_t i = 0; i < N_PLAIN; i++) {
+    len[i] = v[i] ? strlen(v[i]) : 0;
+    need += len[i] + 16;
+  }
+  if (nf_buf_reserve(b, need) < 0) return -1;
+  uint32_t n = 0;
+  int rc = 0;
+  for (size_t i = 0; i < N_PLAIN; i++) {
+    if (!v[i]) continue;
+    n++;
+    rc |= nf__mp_str(b, plain_keys[i].s, plain_keys[i].len) || nf__mp_str(b, v[i], len[i]);
+  }
+  rc |= pack_rest(it, flags, b, &n);
   *nfields = n;
   return rc ? -1 : 0;
 }

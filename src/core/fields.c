@@ -39,7 +39,8 @@ static const nf_field fields[] = {
 const nf_field *nf__field_find(const char *key, size_t len, nf_origin origin, nf_error *err) {
   for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
     const nf_field *f = &fields[i];
-    if (strlen(f->name) == len && !memcmp(f->name, key, len)) {
+    /* first byte first: every key is looked up, most rows differ there */
+    if (len && f->name[0] == key[0] && strlen(f->name) == len && !memcmp(f->name, key, len)) {
       if (origin == NF_FROM_PRODUCER && !f->producer) {
         nf_fail(err, f->name, "field '%s' is set by the daemon, not by producers", f->name);
         return NULL;

@@ -10,6 +10,8 @@
 #define NF_CORE_INTERNAL_H
 
 #include <msgpack.h>
+#include <stdint.h>
+#include <string.h>
 #include <newsfeed/newsfeed.h>
 
 typedef enum nf_field_id {
@@ -89,11 +91,39 @@ int nf__mp_unpack_one(msgpack_unpacked *up, const void *buf, size_t len, unsigne
 int nf__item_from_object(nf_item *it, const msgpack_object *o, const nf_limits *lim,
                          nf_origin origin, nf_error *err);
 
+/* Copies N bytes, usually a handful (msgpack headers, keys, short
+ * values): for under 16 bytes two overlapping fixed-size moves cost less
+ * than the call into libc's memcpy, which is made for longer runs. */
+static inline void nf__copy_small(void *dst, const void *src, size_t n) {
+  char *d = dst;
+  const char *s = src;
+  if (n >= 16) {
+    memcpy(d, s, n);
+  } else if (n >= 8) {
+    uint64_t a, z;
+    memcpy(&a, s, 8), memcpy(&z, s + n - 8, 8);
+    memcpy(d, &a, 8), memcpy(d + n - 8, &z, 8);
+  } else if (n >= 4) {
+    uint32_t a, z;
+    memcpy(&a, s, 4), memcpy(&z, s + n - 4, 4);
+    memcpy(d, &a, 4), memcpy(d + n - 4, &z, 4);
+  } else if (n >= 2) {
+    uint16_t a, z;
+    memcpy(&a, s, 2), memcpy(&z, s + n - 2, 2);
+    memcpy(d, &a, 2), memcpy(d + n - 2, &z, 2);
+  } else if (n) {
+    *d = *s;
+  }
+}
+
 /* Byte-level msgpack writers onto an nf_buf. */
 int nf__mp_map(nf_buf *b, uint32_t n);
 int nf__mp_array(nf_buf *b, uint32_t n);
 int nf__mp_str(nf_buf *b, const char *s, size_t n);
-int nf__mp_cstr(nf_buf *b, const char *s);
+/* Inline so that the length of a literal key is known when compiling. */
+static inline int nf__mp_cstr(nf_buf *b, const char *s) {
+  return nf__mp_str(b, s, strlen(s));
+}
 int nf__mp_uint(nf_buf *b, uint64_t v);
 int nf__mp_int(nf_buf *b, int64_t v);
 int nf__mp_bool(nf_buf *b, bool v);

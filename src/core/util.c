@@ -85,8 +85,9 @@ int nf_buf_reserve(nf_buf *b, size_t extra) {
 }
 
 int nf_buf_append(nf_buf *b, const void *p, size_t n) {
-  if (nf_buf_reserve(b, n) < 0) return -1;
-  if (n) memcpy(b->data + b->len, p, n);
+  /* the room check inline: most appends fit */
+  if (b->cap - b->len < n && nf_buf_reserve(b, n) < 0) return -1;
+  if (n) nf__copy_small(b->data + b->len, p, n);
   b->len += n;
   return 0;
 }
@@ -122,7 +123,11 @@ bool nf__blank(const char *s) {
 }
 
 /* Runs of ASCII -- most English text, and the spaces and digits between
- * CJK characters -- are checked eight bytes at a time. */
+ * CJK characters -- are checked eight bytes at a time.  A multi-byte
+ * sequence is checked by its lead byte and the range of its second byte
+ * (which is where overlongs, surrogates and code points above U+10FFFF
+ * show), without decoding the code point: this runs over every byte of
+ * every text field received. */
 bool nf__utf8_valid(const char *str, size_t len) {
   const unsigned char *s = (const unsigned char *)str, *end = s + len;
   while (s < end) {
@@ -133,21 +138,24 @@ bool nf__utf8_valid(const char *str, size_t len) {
       while (s < end && *s < 0x80) s++;
       continue;
     }
-    size_t n;
-    unsigned cp;
-    if (c >= 0xC2 && c <= 0xDF) n = 1, cp = c & 0x1F;
-    else if (c >= 0xE0 && c <= 0xEF) n = 2, cp = c & 0x0F;
-    else if (c >= 0xF0 && c <= 0xF4) n = 3, cp = c & 0x07;
-    else return false;
-    if ((size_t)(end - s) <= n) return false;
-    for (size_t i = 1; i <= n; i++) {
-      if ((s[i] & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (s[i] & 0x3F);
+    size_t left = (size_t)(end - s);
+    if (c < 0xC2) return false; /* a continuation byte, or C0/C1 (overlong) */
+    if (c < 0xE0) {             /* U+0080..U+07FF */
+      if (left < 2 || (s[1] & 0xC0) != 0x80) return false;
+      s += 2;
+    } else if (c < 0xF0) { /* U+0800..U+FFFF: E0 80..9F overlong, ED A0..BF surrogates */
+      do {                 /* CJK text is runs of these: stay in the loop while they last */
+        if (left < 3 || ((s[1] & 0xC0) ^ 0x80) | ((s[2] & 0xC0) ^ 0x80)) return false;
+        if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] >= 0xA0)) return false;
+        s += 3, left -= 3;
+      } while (left && (c = *s) >= 0xE0 && c < 0xF0);
+    } else { /* U+10000..U+10FFFF: F0 80..8F overlong, F4 90.. too large */
+      if (c > 0xF4 || left < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 ||
+          (s[3] & 0xC0) != 0x80)
+        return false;
+      if ((c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] >= 0x90)) return false;
+      s += 4;
     }
-    if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-      return false;
-    s += n + 1;
   }
   return true;
 }

@@ -15,8 +15,9 @@
  * So the text is read eight bytes at a time: a word without EF or E3
  * (tested with the classic "has zero byte" trick) is copied whole, its
  * ASCII capitals lowered by a branch-free SWAR step.  That covers plain
- * ASCII and almost all CJK text.  A word that holds EF or E3 goes through
- * a per-character step, then the word loop resumes.
+ * ASCII and almost all CJK text.  In a word that holds EF or E3 the bytes
+ * up to the first of them go one at a time, then the word loop resumes
+ * right after the character that byte starts.
  *
  * Invariants
  * ----------
@@ -75,9 +76,11 @@ static unsigned char width3(const unsigned char *p) {
   return 0;
 }
 
-/* Folds one character at IN[*I] into OUT[*O]; advances both cursors. */
-static void fold_step(const unsigned char *src, size_t len, size_t *i, unsigned char *dst,
-                      size_t *o, int width, int fcase) {
+/* Folds one character at IN[*I] into OUT[*O]; advances both cursors.
+ * Inline: it runs for every byte of a window that holds EF or E3, which in
+ * Chinese text (its punctuation) is most windows. */
+static inline void fold_step(const unsigned char *src, size_t len, size_t *i, unsigned char *dst,
+                             size_t *o, int width, int fcase) {
   unsigned char c = src[*i];
   if (c >= 0x80 && width && len - *i >= 3) {
     unsigned char a = width3(src + *i);
@@ -111,11 +114,14 @@ size_t nf_fold(const char *in, size_t len, char *out, unsigned flags) {
       o += 8;
       continue;
     }
-    /* Slow path for this window of eight bytes, then try the fast path
-     * again; a step may run up to two bytes past the window, never past
-     * LEN. */
-    size_t stop = i + 8;
-    while (i < stop) fold_step(src, len, &i, dst, &o, width, fcase);
+    /* The window holds EF or E3: copy the bytes before the first of
+     * them, fold the character it starts (a step may run up to two bytes
+     * past the window, never past LEN), then back to whole words. */
+    while (src[i] != 0xEF && src[i] != 0xE3) {
+      dst[o++] = fcase ? lower1(src[i]) : src[i];
+      i++;
+    }
+    fold_step(src, len, &i, dst, &o, width, fcase);
   }
   while (i < len) fold_step(src, len, &i, dst, &o, width, fcase);
   return o;

@@ -1,7 +1,8 @@
 /*
  * tagger.c -- evaluates a compiled rule set against one item.
  *
- * Per item: fold each text field once (width and case), scan it once with
+ * Per item: fold each text field once (width, then case: see
+ * collect_symbols), scan it once with
  * the shared matcher, and accumulate per-topic scores from the term hits
  * (weight x field weight, each term counted once per field).  Then walk
  * the topics in their precomputed order, so that a topic's `from` sources
@@ -38,8 +39,10 @@ struct nf_tagger {
   uint32_t gen;
   int *score;
   uint8_t *veto, *matched;
-  char *fold;
-  size_t fold_cap;
+  /* each text field width-folded, kept from symbol extraction to the
+   * scan, which case-folds it in place */
+  char *fold[NF_NFIELDS];
+  size_t fold_len[NF_NFIELDS], fold_cap[NF_NFIELDS];
   /* state of the scan in progress */
   unsigned field;
   nf_explain *ex;
@@ -71,7 +74,7 @@ void nf_tagger_free(nf_tagger *t) {
   free(t->score);
   free(t->veto);
   free(t->matched);
-  free(t->fold);
+  for (size_t f = 0; f < NF_NFIELDS; f++) free(t->fold[f]);
   free(t);
 }
 
@@ -134,19 +137,14 @@ static int on_hit(void *ctx, uint32_t value, size_t start, size_t end) {
   return 0;
 }
 
-static int scan_field(nf_tagger *t, unsigned field, const char *text) {
-  if (!text) return 0;
-  size_t len = strlen(text);
-  if (len > t->fold_cap) {
-    char *p = realloc(t->fold, len);
-    if (!p) return -1;
-    t->fold = p;
-    t->fold_cap = len;
-  }
-  size_t n = nf_fold(text, len, t->fold, NF_FOLD_WIDTH | NF_FOLD_CASE);
+/* FIELD was width-folded by collect_symbols; case-folding that equals
+ * folding the original text with both flags (width folding only ever
+ * writes ASCII, case folding only touches ASCII). */
+static void scan_field(nf_tagger *t, unsigned field, const char *text) {
+  if (!text) return;
+  size_t n = nf_fold(t->fold[field], t->fold_len[field], t->fold[field], NF_FOLD_CASE);
   t->field = field;
-  nf_matcher_scan(t->r->matcher, t->fold, n, on_hit, t);
-  return 0;
+  nf_matcher_scan(t->r->matcher, t->fold[field], n, on_hit, t);
 }
 
 /* Producer symbols, normalised, then codes found in the text; company
@@ -162,18 +160,19 @@ static int collect_symbols(nf_tagger *t, nf_item *it, nf_error *err) {
                      it->symbols[i]);
     add_symbol(t, s.s);
   }
-  const char *fields[] = {it->title, it->summary, it->body};
-  for (size_t f = 0; f < 3; f++) {
+  const char *fields[NF_NFIELDS] = {
+      [NF_FIELD_TITLE] = it->title, [NF_FIELD_SUMMARY] = it->summary, [NF_FIELD_BODY] = it->body};
+  for (size_t f = 0; f < NF_NFIELDS; f++) {
     if (!fields[f]) continue;
     size_t len = strlen(fields[f]);
-    if (len > t->fold_cap) {
-      char *p = realloc(t->fold, len);
+    if (len > t->fold_cap[f]) {
+      char *p = realloc(t->fold[f], len);
       if (!p) return nf_fail(err, "", "out of memory");
-      t->fold = p;
-      t->fold_cap = len;
+      t->fold[f] = p;
+      t->fold_cap[f] = len;
     }
-    size_t fl = nf_fold(fields[f], len, t->fold, NF_FOLD_WIDTH);
-    nf_symbols_extract(t->fold, fl, t->syms, &t->n_syms, MAX_SYMBOLS);
+    t->fold_len[f] = nf_fold(fields[f], len, t->fold[f], NF_FOLD_WIDTH);
+    nf_symbols_extract(t->fold[f], t->fold_len[f], t->syms, &t->n_syms, MAX_SYMBOLS);
   }
   return 0;
 }
@@ -188,9 +187,16 @@ static int store_symbols(nf_tagger *t, nf_item *it) {
   return 0;
 }
 
+/* strcmp(A, B) == 0, the first two bytes inline: an item's source is
+ * compared with every listed source of every topic, and they nearly all
+ * differ there, so the call into libc was most of the cost. */
+static bool same_str(const char *a, const char *b) {
+  return a[0] == b[0] && (!a[0] || (a[1] == b[1] && (!a[1] || !strcmp(a + 2, b + 2))));
+}
+
 static bool source_listed(const nf_topic_rule *tr, const char *folded) {
   for (size_t i = 0; folded && i < tr->n_sources; i++)
-    if (!strcmp(tr->sources[i], folded)) return true;
+    if (same_str(tr->sources[i], folded)) return true;
   return false;
 }
 
@@ -266,10 +272,10 @@ int nf_tag_item(nf_tagger *t, nf_item *it, nf_explain *ex, nf_error *err) {
   memset(t->veto, 0, r->n_topics);
   memset(t->matched, 0, r->n_topics);
   if (collect_symbols(t, it, err) < 0) return -1;
-  if (scan_field(t, NF_FIELD_TITLE, it->title) < 0 ||
-      scan_field(t, NF_FIELD_SUMMARY, it->summary) < 0 ||
-      scan_field(t, NF_FIELD_BODY, it->body) < 0 || store_symbols(t, it) < 0)
-    return nf_fail(err, "", "out of memory");
+  scan_field(t, NF_FIELD_TITLE, it->title);
+  scan_field(t, NF_FIELD_SUMMARY, it->summary);
+  scan_field(t, NF_FIELD_BODY, it->body);
+  if (store_symbols(t, it) < 0) return nf_fail(err, "", "out of memory");
   char src[1025];
   const char *folded_src = NULL;
   if (it->source) {

@@ -170,6 +170,77 @@ static void test_random_vs_reference(void **state) {
   }
 }
 
+/* Chinese-like text: CJK characters with full-width punctuation and
+ * ideographic spaces every few characters, so that most words hold EF or
+ * E3 somewhere (the path that copies up to the first of them, folds one
+ * character, then returns to whole words), at every length up to 600. */
+static void test_cjk_punctuation_vs_reference(void **state) {
+  (void)state;
+  static const char *pieces[] = {"\xE4\xB8\xAD",
+                                 "\xE8\x82\xA1",
+                                 "\xEF\xBC\x8C",
+                                 "\xE3\x80\x82",
+                                 "\xE3\x80\x80",
+                                 "\xEF\xBC\xA1",
+                                 "\xEF\xBD\x8D",
+                                 "\xEF\xBC\x90",
+                                 "(600519)",
+                                 "A",
+                                 "7",
+                                 "\xEF",
+                                 "\xE3\x80",
+                                 "\xEF\xBD\xBF"};
+  const size_t np = sizeof(pieces) / sizeof(pieces[0]);
+  uint64_t seed = 42;
+  for (int round = 0; round < 4000; round++) {
+    unsigned char text[640];
+    size_t len = 0;
+    seed = seed * 6364136223846793005u + 1442695040888963407u;
+    size_t want = (size_t)(seed >> 33) % 600;
+    while (len < want) {
+      seed = seed * 6364136223846793005u + 1442695040888963407u;
+      const char *p = pieces[(seed >> 33) % np];
+      memcpy(text + len, p, strlen(p));
+      len += strlen(p);
+    }
+    for (unsigned flags = 0; flags < 4; flags++) {
+      unsigned char ref[640];
+      size_t rn = ref_fold(text, len, ref, flags);
+      check((const char *)text, len, flags, (const char *)ref, rn);
+    }
+  }
+}
+
+/* The tagger width-folds a field once (for symbol extraction) and
+ * case-folds that copy in place for matching: the two steps must give
+ * exactly what folding with both flags gives. */
+static void test_width_then_case_is_both(void **state) {
+  (void)state;
+  static const char *pieces[] = {
+      "\xEF\xBC\xA1", "\xEF\xBD\x81", "\xEF\xBC\x8C", "\xE3\x80\x80", "\xE4\xB8\xAD",
+      "\xEF",         "\xE3\x80",     "Ab",           "Z@[`{",        " ",
+      "\xFF"};
+  const size_t np = sizeof(pieces) / sizeof(pieces[0]);
+  uint64_t seed = 7;
+  for (int round = 0; round < 3000; round++) {
+    char text[400], both[400], two[400];
+    size_t len = 0;
+    seed = seed * 6364136223846793005u + 1442695040888963407u;
+    size_t want = (size_t)(seed >> 33) % 380;
+    while (len < want) {
+      seed = seed * 6364136223846793005u + 1442695040888963407u;
+      const char *p = pieces[(seed >> 33) % np];
+      memcpy(text + len, p, strlen(p));
+      len += strlen(p);
+    }
+    size_t nb = nf_fold(text, len, both, NF_FOLD_WIDTH | NF_FOLD_CASE);
+    size_t nt = nf_fold(text, len, two, NF_FOLD_WIDTH);
+    nt = nf_fold(two, nt, two, NF_FOLD_CASE);
+    assert_int_equal(nb, nt);
+    assert_memory_equal(both, two, nb);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_empty),
@@ -178,6 +249,8 @@ int main(void) {
       cmocka_unit_test(test_width_and_case),
       cmocka_unit_test(test_invalid_and_truncated),
       cmocka_unit_test(test_random_vs_reference),
+      cmocka_unit_test(test_cjk_punctuation_vs_reference),
+      cmocka_unit_test(test_width_then_case_is_both),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

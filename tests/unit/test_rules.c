@@ -268,6 +268,26 @@ static void test_sources_case_and_width_insensitive(void **state) {
   nf_tagger_free(t);
 }
 
+/* Sources of one and two bytes, and ones that share their first bytes:
+ * the comparison looks at two bytes before calling strcmp. */
+static void test_sources_short_and_shared_prefix(void **state) {
+  (void)state;
+  nf_tagger *t = compile_rules("topics:\n"
+                               "  finance.flash:\n"
+                               "    sources: [a, ab, 格隆汇, 格隆]\n");
+  expect_source(t, "a", true);
+  expect_source(t, "ab", true);
+  expect_source(t, "A", true);
+  expect_source(t, "格隆", true);
+  expect_source(t, "格隆汇", true);
+  expect_source(t, "abc", false);
+  expect_source(t, "b", false);
+  expect_source(t, "格", false);
+  expect_source(t, "格隆汇汇", false);
+  expect_source(t, "", false);
+  nf_tagger_free(t);
+}
+
 static const char kind_rules[] = "topics:\n"
                                  "  flashes:\n"
                                  "    kinds: [flash]\n"
@@ -770,6 +790,7 @@ int main(void) {
       cmocka_unit_test(test_fields_title_group_ignores_body),
       cmocka_unit_test(test_exclude_vetoes),
       cmocka_unit_test(test_sources_case_and_width_insensitive),
+      cmocka_unit_test(test_sources_short_and_shared_prefix),
       cmocka_unit_test(test_kinds_filter),
       cmocka_unit_test(test_from_follows_other_topic),
       cmocka_unit_test(test_symbols_true_topic),

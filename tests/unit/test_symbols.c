@@ -398,6 +398,50 @@ static void test_normalize_accepts(void **state) {
   norm_ok("brk-b.us", "BRK.B.US");
 }
 
+/* The scanner skips bytes with the high bit set eight at a time: a form
+ * right after such a run, at every offset and run length, and a run
+ * ending exactly at the end of the text. */
+static void test_forms_after_cjk_runs_at_every_offset(void **state) {
+  (void)state;
+  static const char *const forms[] = {"(600519)", "$AAPL", "NASDAQ: MSFT", "0700.HK", "brk-b.us"};
+  static const char *const want[] = {"600519.SH", "AAPL.US", "MSFT.US", "00700.HK", "BRK.B.US"};
+  for (size_t f = 0; f < sizeof forms / sizeof *forms; f++) {
+    for (size_t lead = 0; lead < 12; lead++) {
+      for (size_t cjk = 0; cjk < 12; cjk++) {
+        char text[128];
+        size_t o = 0;
+        for (size_t k = 0; k < lead; k++) text[o++] = ' ';
+        for (size_t k = 0; k < cjk; k++) memcpy(text + o, "\xE8\x82\xA1", 3), o += 3; /* 股 */
+        o += (size_t)sprintf(text + o, "%s", forms[f]);
+        for (size_t k = 0; k < cjk; k++) memcpy(text + o, "\xE8\x82\xA1", 3), o += 3;
+        text[o] = 0;
+        expect(text, (const char *const[]){want[f], NULL});
+      }
+    }
+  }
+  NONE("\xE8\x82\xA1\xE8\x82\xA1\xE8\x82\xA1");
+  NONE("\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF");
+}
+
+/* Only a word followed by '.' or '-' can be a suffixed ticker; the check
+ * for that must not lose one at the end of the text or the exchange
+ * names (known letter run). */
+static void test_suffix_and_exchange_edges(void **state) {
+  (void)state;
+  EXPECT("aapl.us", "AAPL.US");
+  EXPECT("x AAPL.US", "AAPL.US");
+  EXPECT("BRK-B.US.", "BRK.B.US");
+  EXPECT("NYSE American: XYZ.", "XYZ.US");
+  EXPECT("nasdaq:aapl-", "AAPL.US");
+  EXPECT("AMEX: SPY and NYSE:IBM", "SPY.US", "IBM.US");
+  NONE("AAPL.");
+  NONE("AAPL-");
+  NONE("AAPL.U");
+  NONE("the said. Nasdaq: Apple");
+  NONE("NYSEX: AAPL");
+  NONE("NASDAQS: AAPL");
+}
+
 static void test_normalize_rejects(void **state) {
   (void)state;
   norm_bad("");
@@ -452,6 +496,8 @@ int main(void) {
       cmocka_unit_test(test_dedup_order_and_max),
       cmocka_unit_test(test_truncations),
       cmocka_unit_test(test_random_soup),
+      cmocka_unit_test(test_forms_after_cjk_runs_at_every_offset),
+      cmocka_unit_test(test_suffix_and_exchange_edges),
       cmocka_unit_test(test_normalize_accepts),
       cmocka_unit_test(test_normalize_rejects),
   };
