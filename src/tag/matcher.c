@@ -97,10 +97,11 @@
  * from about 10,000 terms), it is far larger than the caches, and the
  * prefilter of matcher_pre.c scans instead (built from the same sorted
  * terms; the automaton stays, as its fallback).  Measured with
- * `newsfeed-bench tag` at 10,000 terms it scanned about 1.5-2 times as
- * fast hot and 3 times as fast with cold caches; for term sets that fit
- * in dense rows (the default rules: 3,165 terms) the automaton stays
- * faster hot.  nf__matcher_set_engine forces one (tests).
+ * `newsfeed-bench tag` at 10,000 terms it scanned about 1.7 times as
+ * fast hot and 2-2.5 times as fast with cold caches; for term sets that
+ * fit in dense rows (the default rules: 3,165 terms) the automaton stays
+ * faster hot (see docs/rules.md).  nf__matcher_set_engine forces one
+ * (tests).
  *
  * Files: matcher.c compiles, matcher_scan.c scans, matcher_pre.c is the
  * prefilter engine, matcher_impl.h holds the compiled form they share.
