@@ -348,9 +348,15 @@ static int lanes_for(size_t rest, size_t rmin) {
 
 void nf_matcher_scan(const nf_matcher *m, const char *text, size_t len, nf_match_cb cb, void *ctx) {
   if (!m || !m->compiled || !text || !cb) return;
+  /* The prefilter keeps offsets in 32 bits. */
+  if (m->pre && len <= UINT32_MAX) nf__pre_scan(m, (const uint8_t *)text, len, cb, ctx);
+  else nf__ac_scan(m, (const uint8_t *)text, len, cb, ctx);
+}
+
+void nf__ac_scan(const nf_matcher *m, const uint8_t *text, size_t len, nf_match_cb cb, void *ctx) {
   scan sc;
   sc.m = m;
-  sc.t = (const uint8_t *)text;
+  sc.t = text;
   sc.len = len;
   sc.cb = cb;
   sc.ctx = ctx;

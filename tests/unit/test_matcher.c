@@ -6,6 +6,12 @@
  * small alphabet that mixes ASCII letters, digits, separators, UTF-8 bytes
  * and NUL, once with the default dense budget and once with budgets small
  * enough to push most states into the sparse tier.
+ *
+ * The matcher has two engines (the automaton, and the prefilter of
+ * matcher_pre.c that big term sets get); every test runs once with each
+ * forced, and the prefilter's own edges (probe lengths, word probes,
+ * 64-byte blocks, the byte classes of its SSE2 pass, the queue overflow
+ * fallback) have tests of their own.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +24,16 @@
 #include <cmocka.h>
 
 #include "matcher.h"
+#include "matcher_impl.h"
+
+/* The engine every matcher of the running group gets. */
+static int engine = NF__ENGINE_AC;
+
+static nf_matcher *fresh(void) {
+  nf_matcher *m = nf_matcher_new();
+  if (m) assert_int_equal(nf__matcher_set_engine(m, engine), 0);
+  return m;
+}
 
 typedef struct hit {
   uint32_t value;
@@ -54,7 +70,7 @@ static hits scan_n(const nf_matcher *m, const char *text, size_t len) {
 }
 
 static nf_matcher *make(const char *const *terms, size_t dense_limit) {
-  nf_matcher *m = nf_matcher_new();
+  nf_matcher *m = fresh();
   assert_non_null(m);
   if (dense_limit != (size_t)-1) assert_int_equal(nf_matcher_set_dense_limit(m, dense_limit), 0);
   for (uint32_t i = 0; terms[i]; i++)
@@ -194,7 +210,7 @@ static void test_latin_then_cjk(void **state) {
 static void test_duplicates(void **state) {
   (void)state;
   for (size_t l = 0; l < NLIMITS; l++) {
-    nf_matcher *m = nf_matcher_new();
+    nf_matcher *m = fresh();
     assert_non_null(m);
     if (limits[l] != (size_t)-1) nf_matcher_set_dense_limit(m, limits[l]);
     assert_int_equal(nf_matcher_add(m, "foo", 3, 7), 0);
@@ -225,7 +241,7 @@ static void test_term_lengths(void **state) {
   memset(t255, 'x', 255);
   t255[254] = '!';
   memset(t256, 'y', 256);
-  nf_matcher *m = nf_matcher_new();
+  nf_matcher *m = fresh();
   assert_non_null(m);
   assert_int_equal(nf_matcher_add(m, t255, 255, 1), 0);
   assert_int_equal(nf_matcher_add(m, t256, 256, 2), -1);
@@ -250,7 +266,7 @@ static void test_term_lengths(void **state) {
 
 static void test_lifecycle(void **state) {
   (void)state;
-  nf_matcher *m = nf_matcher_new();
+  nf_matcher *m = fresh();
   assert_non_null(m);
   assert_int_equal(nf_matcher_add(m, "abc", 3, 1), 0);
   assert_int_equal(nf_matcher_compile(m), 0);
@@ -266,7 +282,7 @@ static void test_lifecycle(void **state) {
   nf_matcher_free(NULL);
 
   /* No terms at all. */
-  m = nf_matcher_new();
+  m = fresh();
   assert_non_null(m);
   assert_int_equal(nf_matcher_compile(m), 0);
   assert_int_equal(nf_matcher_terms(m), 0);
@@ -275,7 +291,7 @@ static void test_lifecycle(void **state) {
   nf_matcher_free(m);
 
   /* Scan before compile finds nothing rather than crashing. */
-  m = nf_matcher_new();
+  m = fresh();
   assert_non_null(m);
   assert_int_equal(nf_matcher_add(m, "abc", 3, 1), 0);
   NOHITS(m, "abc");
@@ -284,7 +300,7 @@ static void test_lifecycle(void **state) {
 
 static void test_invalid_utf8_and_nul(void **state) {
   (void)state;
-  nf_matcher *m = nf_matcher_new();
+  nf_matcher *m = fresh();
   assert_non_null(m);
   assert_int_equal(nf_matcher_add(m, "ai", 2, 1), 0);
   assert_int_equal(nf_matcher_add(m, "\0x", 2, 2), 0);
@@ -372,7 +388,7 @@ static void cross_check_round(uint64_t *seed, size_t nterms, size_t ntexts) {
   }
   nf_matcher *ms[NLIMITS];
   for (size_t l = 0; l < NLIMITS; l++) {
-    ms[l] = nf_matcher_new();
+    ms[l] = fresh();
     assert_non_null(ms[l]);
     if (limits[l] != (size_t)-1) nf_matcher_set_dense_limit(ms[l], limits[l]);
     for (size_t k = 0; k < nterms; k++)
@@ -426,7 +442,7 @@ static void long_text_round(uint64_t *seed, size_t nterms, size_t maxlen, size_t
   hits want = {0};
   naive(terms, nterms, text, len, &want);
   for (size_t l = 0; l < NLIMITS; l++) {
-    nf_matcher *m = nf_matcher_new();
+    nf_matcher *m = fresh();
     assert_non_null(m);
     if (limits[l] != (size_t)-1) nf_matcher_set_dense_limit(m, limits[l]);
     for (size_t k = 0; k < nterms; k++)
@@ -502,7 +518,7 @@ static void exact_round(uint64_t *seed, size_t nterms, size_t maxlen, size_t len
   naive(terms, nterms, text, len, &want);
   if (want.n) qsort(want.v, want.n, sizeof(hit), hit_cmp);
   for (size_t l = 0; l < NLIMITS; l++) {
-    nf_matcher *m = nf_matcher_new();
+    nf_matcher *m = fresh();
     assert_non_null(m);
     if (limits[l] != (size_t)-1) nf_matcher_set_dense_limit(m, limits[l]);
     for (size_t k = 0; k < nterms; k++)
@@ -550,7 +566,7 @@ static void test_short_text_lanes(void **state) {
 static void test_memory(void **state) {
   (void)state;
   uint64_t seed = 7;
-  nf_matcher *big = nf_matcher_new(), *small = nf_matcher_new();
+  nf_matcher *big = fresh(), *small = fresh();
   assert_non_null(big);
   assert_non_null(small);
   nf_matcher_set_dense_limit(small, 4096);
@@ -577,6 +593,219 @@ static void test_memory(void **state) {
   nf_matcher_free(small);
 }
 
+/* ---------------------------------------------------------------------- */
+/* The prefilter's edges                                                  */
+/* ---------------------------------------------------------------------- */
+
+/* Scans TEXT with a matcher of TERMS (current engine, default budget) and
+ * checks the exact report order against the naive reference, and that
+ * stopping after a few hits gives a prefix of it. */
+static void expect_naive(const term *terms, size_t nt, const char *text, size_t len) {
+  nf_matcher *m = fresh();
+  assert_non_null(m);
+  for (size_t k = 0; k < nt; k++)
+    assert_int_equal(nf_matcher_add(m, terms[k].s, terms[k].len, (uint32_t)k), 0);
+  assert_int_equal(nf_matcher_compile(m), 0);
+  hits want = {0};
+  naive(terms, nt, text, len, &want);
+  if (want.n) qsort(want.v, want.n, sizeof(hit), hit_cmp);
+  hits got = scan_n(m, text, len);
+  if (got.n != want.n) fail_msg("len %zu: %zu hits, want %zu", len, got.n, want.n);
+  for (size_t k = 0; k < want.n; k++)
+    if (hit_cmp(&got.v[k], &want.v[k]))
+      fail_msg("len %zu: hit %zu is v=%u [%zu,%zu), want v=%u [%zu,%zu)", len, k, got.v[k].value,
+               got.v[k].start, got.v[k].end, want.v[k].value, want.v[k].start, want.v[k].end);
+  for (size_t stop = 1; stop < got.n; stop = stop * 3 + 1) {
+    hits part = {0};
+    part.stop_after = stop;
+    nf_matcher_scan(m, text, len, collect, &part);
+    assert_int_equal(part.n, stop);
+    for (size_t k = 0; k < part.n; k++) assert_int_equal(hit_cmp(&part.v[k], &got.v[k]), 0);
+    free(part.v);
+  }
+  free(got.v);
+  free(want.v);
+  nf_matcher_free(m);
+}
+
+static void set_term(term *t, const char *s, size_t len) {
+  memcpy(t->s, s, len);
+  t->len = len;
+}
+
+/* Texts made of NT terms and separators, SEPS, at random, up to MAXLEN
+ * bytes: every term occurs, at the start, at the end, next to others. */
+static void mixed_texts(uint64_t *seed, const term *terms, size_t nt, const char *seps,
+                        size_t maxlen, size_t rounds) {
+  char text[1200];
+  assert_true(maxlen + 48 <= sizeof(text));
+  for (size_t r = 0; r < rounds; r++) {
+    size_t len = 0, want = rnd(seed) % maxlen;
+    while (len < want) {
+      if (rnd(seed) % 3) {
+        const term *t = &terms[rnd(seed) % nt];
+        memcpy(text + len, t->s, t->len);
+        len += t->len;
+      } else {
+        text[len++] = seps[rnd(seed) % strlen(seps)];
+      }
+    }
+    expect_naive(terms, nt, text, len);
+  }
+}
+
+/* Every probe length (1, 2, 3, 4, 6, 8 bytes) and the lengths between
+ * and past them, for terms starting with an alphanumeric, with other
+ * ASCII and with a CJK character; the 8- and 16-byte words of the
+ * verification. */
+static void test_probe_lengths(void **state) {
+  (void)state;
+  static const char *src[] = {"-ab-cdefg-hijklmnop-qrstu", "ab-cd-efghijk-lmnopqr-stuv",
+                              "中国人民银行股份有限公司"};
+  term terms[64];
+  size_t nt = 0;
+  for (size_t k = 0; k < 3; k++) {
+    size_t n = strlen(src[k]);
+    for (size_t l = 1; l <= 20 && l <= n; l++) set_term(&terms[nt++], src[k], l);
+  }
+  uint64_t seed = 4242;
+  mixed_texts(&seed, terms, nt, " -x1中", 300, 400);
+}
+
+/* Words of 1 to 10 letters (probes are capped at 8 bytes and word
+ * lengths at 9), alone, with one byte after them ("inc.") and with more
+ * (the extended word probe); words that are one letter longer or shorter
+ * than a term must not match. */
+static void test_word_probes(void **state) {
+  (void)state;
+  static const char *words[] = {
+      "a",    "ab",      "abc",   "abcd", "abcdefg",     "abcdefgh", "abcdefghi",   "abcdefghij",
+      "inc.", "ab c",    "ab-cd", "a b",  "abcdefgh ij", "x9 y",     "abcdefghi-j", "5g",
+      "g7.",  "s&p 500", "$k",    "$bc",  "$csl",        "$parh",    "abcdefg-",    "abc de"};
+  term terms[32];
+  size_t nt = sizeof(words) / sizeof(words[0]);
+  for (size_t k = 0; k < nt; k++) set_term(&terms[k], words[k], strlen(words[k]));
+  uint64_t seed = 777;
+  mixed_texts(&seed, terms, nt, " -.x$中", 400, 400);
+  static const char *texts[] = {"abcdefgh", "abcdefghi", "abcdefghijk", "abcdefgh ij",
+                                "xabc",     "abcx",      "inc.x",       "s&p 5000"};
+  for (size_t k = 0; k < sizeof(texts) / sizeof(texts[0]); k++)
+    expect_naive(terms, nt, texts[k], strlen(texts[k]));
+}
+
+/* The scan works in blocks of 64 bytes: a term, or the word it starts,
+ * at every offset around the first block boundaries, and texts ending
+ * there. */
+static void test_blocks(void **state) {
+  (void)state;
+  static const char *words[] = {"abcdefghij", "abc", "ab cd", "中国人", "-x-", "q"};
+  term terms[6];
+  for (size_t k = 0; k < 6; k++) set_term(&terms[k], words[k], strlen(words[k]));
+  char text[300];
+  for (size_t w = 0; w < 6; w++)
+    for (size_t off = 50; off < 140; off++) {
+      for (size_t fill = 0; fill < 2; fill++) {
+        memset(text, fill ? 'z' : ' ', sizeof(text));
+        memcpy(text + off, words[w], terms[w].len);
+        expect_naive(terms, 6, text, off + terms[w].len);
+        expect_naive(terms, 6, text, off + terms[w].len + 5);
+      }
+    }
+}
+
+/* First bytes of every class the SSE2 pass tells apart: UTF-8 lead and
+ * continuation bytes, NUL, 0xFF, a few ASCII punctuation bytes and more
+ * of them than it tests one by one. */
+static void test_byte_classes(void **state) {
+  (void)state;
+  static const char alpha[] = "a1 .,;:!?\x80\xBF\xE4\xB8\xAD\xFF";
+  (void)alpha;
+  static const char al[] = {'a', '1',    ' ',    '.',    ',',    ';',    ':',    '!',
+                            '?', '\x80', '\xBF', '\xE4', '\xB8', '\xAD', '\xFF', '\0'};
+  uint64_t seed = 1234;
+  for (size_t few = 0; few < 2; few++) {
+    term terms[40];
+    size_t nt = few ? 12 : 40;
+    for (size_t k = 0; k < nt; k++) {
+      terms[k].len = 1 + rnd(&seed) % 6;
+      for (size_t i = 0; i < terms[k].len; i++)
+        terms[k].s[i] = al[rnd(&seed) % (few ? 4 : sizeof(al))];
+    }
+    for (size_t r = 0; r < 60; r++) {
+      char text[400];
+      size_t len = rnd(&seed) % sizeof(text);
+      for (size_t i = 0; i < len; i++) text[i] = al[rnd(&seed) % sizeof(al)];
+      expect_naive(terms, nt, text, len);
+    }
+  }
+}
+
+/* Terms that start with UTF-8 continuation bytes only (0x80 and 0xBF,
+ * the ends of that class), or lead bytes only, in texts of both. */
+static void test_high_bytes(void **state) {
+  (void)state;
+  static const char *sets[][3] = {{"\x80\xE4", "\xBF", "\xBF\xBF"},
+                                  {"\xC0\x80", "\xFF", "\xE4\xB8\xAD"}};
+  static const char al[] = {'\x80', '\xBF', '\xC0', '\xE4', '\xB8', '\xAD', '\xFF', 'a', ' '};
+  uint64_t seed = 555;
+  for (size_t k = 0; k < 2; k++) {
+    term terms[3];
+    for (size_t j = 0; j < 3; j++) set_term(&terms[j], sets[k][j], strlen(sets[k][j]));
+    for (size_t r = 0; r < 80; r++) {
+      char text[300];
+      size_t len = rnd(&seed) % sizeof(text);
+      for (size_t i = 0; i < len; i++) text[i] = al[rnd(&seed) % sizeof(al)];
+      expect_naive(terms, 3, text, len);
+    }
+  }
+}
+
+/* Many overlapping matches in flight overflow the prefilter's queue; the
+ * automaton then finishes the scan, and the reports stay the same. */
+static void test_queue_overflow(void **state) {
+  (void)state;
+  term terms[40];
+  for (size_t k = 0; k < 40; k++) {
+    memset(terms[k].s, '-', k + 1);
+    terms[k].len = k + 1;
+  }
+  char text[700];
+  memset(text, '-', sizeof(text));
+  expect_naive(terms, 40, text, sizeof(text));
+  memcpy(text + 300, "中ab", 5);
+  expect_naive(terms, 40, text, sizeof(text));
+}
+
+/* Without a forced engine, small term sets (an automaton all in dense
+ * rows) keep the automaton, and the prefilter takes over once it has a
+ * sparse tier. */
+static void test_engine_choice(void **state) {
+  (void)state;
+  for (size_t limit = 0; limit < 2; limit++) {
+    nf_matcher *m = nf_matcher_new();
+    assert_non_null(m);
+    if (limit) nf_matcher_set_dense_limit(m, 64);
+    assert_int_equal(nf_matcher_add(m, "abcdef", 6, 1), 0);
+    assert_int_equal(nf_matcher_add(m, "中国", 6, 2), 0);
+    assert_int_equal(nf_matcher_compile(m), 0);
+    assert_true((m->pre != NULL) == (limit == 1));
+    HITS(m, "x abcdef 中国", {1, 2, 8}, {2, 9, 15});
+    nf_matcher_free(m);
+  }
+}
+
+static int use_automaton(void **state) {
+  (void)state;
+  engine = NF__ENGINE_AC;
+  return 0;
+}
+
+static int use_prefilter(void **state) {
+  (void)state;
+  engine = NF__ENGINE_PRE;
+  return 0;
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_basic),
@@ -595,6 +824,14 @@ int main(void) {
       cmocka_unit_test(test_long_texts),
       cmocka_unit_test(test_short_text_lanes),
       cmocka_unit_test(test_memory),
+      cmocka_unit_test(test_probe_lengths),
+      cmocka_unit_test(test_word_probes),
+      cmocka_unit_test(test_blocks),
+      cmocka_unit_test(test_byte_classes),
+      cmocka_unit_test(test_high_bytes),
+      cmocka_unit_test(test_queue_overflow),
+      cmocka_unit_test(test_engine_choice),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  int rc = cmocka_run_group_tests_name("automaton", tests, use_automaton, NULL);
+  return rc | cmocka_run_group_tests_name("prefilter", tests, use_prefilter, NULL);
 }

@@ -28,24 +28,8 @@
  * the tagger does.  Folding is timed on its own, and the tagger end to end
  * (nf_tag_item with the default rules, on the raw items).
  *
- * Timing: one untimed pass, then R runs (--runs, default 5).  A run scans
- * all flashes repeatedly for >= S/2 seconds and all articles for >= S/2
- * (--seconds S, default 2), giving MB/s and mean us per item without
- * per-item clocks; then the items in corpus order, each timed (clock cost
- * subtracted), for >= S/2 seconds, giving p50/p99 per kind.  Reported
- * figures are medians over the runs; compile times are medians of R
- * compiles.  Wall-clock time is the measure; the thread's CPU time is
- * recorded too, so that a run on a shared machine shows how much of the
- * time it actually ran (CPU share) and what it did per second of CPU.
- *
- * Cold cache (--cold[=MiB], default 8): as in a daemon, where the other
- * work between two items evicts the automaton from the caches.  After the
- * hot runs, each run takes items in corpus order (continuing where the
- * previous run stopped) for >= S/2 seconds; before each item it writes
- * one byte per cache line of a MiB-sized buffer and reads the item's
- * folded text (the daemon has just folded it), then times the scan alone
- * (clock cost subtracted).  Reported: per kind, mean / p50 / p99 us and
- * MB/s (bytes over summed scan times), medians over the runs.
+ * Timing (hot runs, and cold-cache runs with --cold): see tag_measure.c.
+ * Compile times are medians of R compiles (--runs).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -58,6 +42,7 @@
 
 #include "bench.h"
 #include "tag_corpus.h"
+#include "tag_measure.h"
 #include "tag/fold.h"
 #include "tag/matcher.h"
 #include "tag/tagger.h"
@@ -79,9 +64,7 @@ static const char *const kind_names[NKINDS] = {"flash", "article"};
 typedef struct opts {
   size_t terms[MAX_N];
   size_t n_terms;
-  double seconds;
-  int runs;
-  size_t cold_mib;  /* 0: no cold-cache runs */
+  tm_plan plan;     /* --seconds, --runs, --cold; the clock cost */
   size_t dense_kib; /* 0: the matcher's default dense budget */
   const char *corpus;
   bool json, no_hs, print_terms;
@@ -109,174 +92,6 @@ static void usage(FILE *f) {
              "      --json         one JSON object per line: one per N, then the tagger\n"
              "      --print-terms  print the terms of each N, one per line, and exit\n"
              "  -h, --help         show this help\n");
-}
-
-/* ---- measurement ---------------------------------------------------------- */
-
-typedef void (*work_fn)(void *ctx, const corpus *c, const bitem *it);
-
-typedef struct kind_result {
-  double mbs, us_mean, us_p50, us_p99;
-} kind_result;
-
-typedef struct result {
-  double mbs, mbs_lo, mbs_hi, us_mean;
-  double mbs_cpu;   /* bytes per second of the thread's CPU time */
-  double cpu_share; /* lowest over the runs: thread CPU time / wall time */
-  kind_result k[NKINDS];
-  bool cold;             /* cold-cache figures below */
-  kind_result c[NKINDS]; /* cold: mbs from summed scan times */
-} result;
-
-static double clock_cost;
-
-/* Runs FN over the corpus as described at the top; FOLDED: count folded
- * bytes (what a matcher scans) rather than raw bytes.  Sets all of OUT (no
- * cold figures: measure_cold adds them). */
-static void measure(const corpus *c, const opts *o, bool folded, work_fn fn, void *ctx,
-                    result *out) {
-  *out = (result){0};
-  size_t R = (size_t)o->runs;
-  double *run_mbs = bench_xcalloc(R, sizeof(double)), *run_us = bench_xcalloc(R, sizeof(double));
-  double *run_cpu = bench_xcalloc(R, sizeof(double));
-  double *k_mbs[NKINDS], *k_us[NKINDS], *k_p50[NKINDS], *k_p99[NKINDS];
-  bench_samples lat[NKINDS] = {{0}};
-  for (int k = 0; k < NKINDS; k++) {
-    k_mbs[k] = bench_xcalloc(R, sizeof(double));
-    k_us[k] = bench_xcalloc(R, sizeof(double));
-    k_p50[k] = bench_xcalloc(R, sizeof(double));
-    k_p99[k] = bench_xcalloc(R, sizeof(double));
-  }
-  const size_t *bytes = folded ? c->fold_bytes : c->raw_bytes;
-  for (size_t i = 0; i < c->n; i++) fn(ctx, c, &c->items[i]); /* warm-up, untimed */
-  out->cpu_share = 1;
-  for (size_t r = 0; r < R; r++) {
-    double per_pass[NKINDS], wall = 0, cpu = 0;
-    for (int k = 0; k < NKINDS; k++) {
-      per_pass[k] = 0;
-      if (!c->n_kind[k]) continue;
-      size_t passes = 0;
-      double t0 = bench_now(), c0 = bench_cpu_now(), el;
-      do {
-        for (size_t i = 0; i < c->n_kind[k]; i++) fn(ctx, c, &c->items[c->by_kind[k][i]]);
-        passes++;
-        el = bench_now() - t0;
-      } while (el < o->seconds / 2);
-      cpu += bench_cpu_now() - c0;
-      wall += el;
-      per_pass[k] = el / (double)passes;
-      k_mbs[k][r] = (double)bytes[k] / per_pass[k] / 1e6;
-      k_us[k][r] = per_pass[k] / (double)c->n_kind[k] * 1e6;
-    }
-    double share = wall > 0 && cpu > 0 ? cpu / wall : 1;
-    if (share < out->cpu_share) out->cpu_share = share;
-    run_mbs[r] = (double)(bytes[0] + bytes[1]) / (per_pass[0] + per_pass[1]) / 1e6;
-    run_cpu[r] = run_mbs[r] / share;
-    run_us[r] = (per_pass[0] + per_pass[1]) / (double)c->n * 1e6;
-    for (int k = 0; k < NKINDS; k++) lat[k].n = 0;
-    double t0 = bench_now();
-    do {
-      for (size_t i = 0; i < c->n; i++) {
-        double a = bench_now();
-        fn(ctx, c, &c->items[i]);
-        double d = bench_now() - a - clock_cost;
-        bench_samples_push(&lat[c->items[i].kind], (float)(d > 0 ? d * 1e6 : 0));
-      }
-    } while (bench_now() - t0 < o->seconds / 2);
-    for (int k = 0; k < NKINDS; k++) {
-      k_p50[k][r] = bench_quantile(lat[k].v, lat[k].n, 0.50);
-      k_p99[k][r] = bench_quantile(lat[k].v, lat[k].n, 0.99);
-    }
-  }
-  out->mbs = bench_median(run_mbs, R);
-  out->us_mean = bench_median(run_us, R);
-  out->mbs_cpu = bench_median(run_cpu, R);
-  out->mbs_lo = out->mbs_hi = run_mbs[0];
-  for (size_t r = 1; r < R; r++) {
-    if (run_mbs[r] < out->mbs_lo) out->mbs_lo = run_mbs[r];
-    if (run_mbs[r] > out->mbs_hi) out->mbs_hi = run_mbs[r];
-  }
-  for (int k = 0; k < NKINDS; k++) {
-    out->k[k] = (kind_result){bench_median(k_mbs[k], R), bench_median(k_us[k], R),
-                              bench_median(k_p50[k], R), bench_median(k_p99[k], R)};
-    free(k_mbs[k]);
-    free(k_us[k]);
-    free(k_p50[k]);
-    free(k_p99[k]);
-    bench_samples_free(&lat[k]);
-  }
-  free(run_mbs);
-  free(run_us);
-  free(run_cpu);
-}
-
-/* Writes one byte per cache line of a buffer of MIB MiB, evicting what
- * the caches held (the automaton, the text). */
-static void evict(size_t mib) {
-  static unsigned char *buf;
-  static size_t size;
-  if (size != mib << 20) {
-    free(buf);
-    size = mib << 20;
-    buf = bench_xcalloc(size, 1);
-  }
-  for (size_t i = 0; i < size; i += 64) buf[i]++;
-  __asm__ volatile("" : : "r"(buf) : "memory"); /* keep the writes */
-}
-
-/* Reads the N bytes at P: the daemon has just folded the text it scans,
- * so the text itself is in cache. */
-static void touch(const char *p, size_t n) {
-  unsigned sum = 0;
-  for (size_t i = 0; i < n; i += 64) sum += (unsigned char)p[i];
-  __asm__ volatile("" : : "r"(sum));
-}
-
-/* The cold-cache runs described at the top; fills OUT->c. */
-static void measure_cold(const corpus *c, const opts *o, work_fn fn, void *ctx, result *out) {
-  size_t R = (size_t)o->runs, next = 0;
-  double *v[NKINDS][4];
-  bench_samples lat[NKINDS] = {{0}};
-  for (int k = 0; k < NKINDS; k++)
-    for (int j = 0; j < 4; j++) v[k][j] = bench_xcalloc(R, sizeof(double));
-  for (size_t r = 0; r < R; r++) {
-    double secs[NKINDS] = {0}, bytes[NKINDS] = {0};
-    for (int k = 0; k < NKINDS; k++) lat[k].n = 0;
-    double t0 = bench_now();
-    do {
-      const bitem *it = &c->items[next];
-      next = (next + 1) % c->n;
-      evict(o->cold_mib);
-      touch(c->fold + it->ft, it->ftl);
-      touch(c->fold + it->fb, it->fbl);
-      double a = bench_now();
-      fn(ctx, c, it);
-      double d = bench_now() - a - clock_cost;
-      d = d > 0 ? d : 0;
-      secs[it->kind] += d;
-      bytes[it->kind] += (double)it->ftl + it->fbl;
-      bench_samples_push(&lat[it->kind], (float)(d * 1e6));
-    } while (bench_now() - t0 < o->seconds / 2);
-    for (int k = 0; k < NKINDS; k++) {
-      size_t n = lat[k].n;
-      v[k][0][r] = secs[k] > 0 ? bytes[k] / secs[k] / 1e6 : NAN;
-      v[k][1][r] = n ? secs[k] / (double)n * 1e6 : NAN;
-      v[k][2][r] = n ? bench_quantile(lat[k].v, n, 0.50) : NAN;
-      v[k][3][r] = n ? bench_quantile(lat[k].v, n, 0.99) : NAN;
-    }
-  }
-  out->cold = true;
-  for (int k = 0; k < NKINDS; k++) {
-    out->c[k] = (kind_result){bench_median(v[k][0], R), bench_median(v[k][1], R),
-                              bench_median(v[k][2], R), bench_median(v[k][3], R)};
-    for (int j = 0; j < 4; j++) free(v[k][j]);
-    bench_samples_free(&lat[k]);
-  }
-}
-
-/* One pass over every item in corpus order (for match counts). */
-static void one_pass(const corpus *c, work_fn fn, void *ctx) {
-  for (size_t i = 0; i < c->n; i++) fn(ctx, c, &c->items[i]);
 }
 
 /* ---- workloads ------------------------------------------------------------ */
@@ -439,7 +254,7 @@ static double ms_median(double *v, size_t n) {
 
 static void bench_n(const opts *o, const corpus *c, const termlist *tl, n_result *nr) {
   const termset *ts = &tl->ts;
-  size_t R = (size_t)o->runs;
+  size_t R = (size_t)o->plan.runs;
   double *add = bench_xcalloc(R, sizeof(double)), *comp = bench_xcalloc(R, sizeof(double));
   *nr = (n_result){.n = ts->n,
                    .from_rules = tl->from_rules,
@@ -484,10 +299,10 @@ static void bench_n(const opts *o, const corpus *c, const termlist *tl, n_result
   free(yaml.p);
 
   nf_work w = {.m = m};
-  measure(c, o, true, work_nf, &w, &nr->scan);
-  if (o->cold_mib) measure_cold(c, o, work_nf, &w, &nr->scan);
+  tm_measure(c, &o->plan, true, work_nf, &w, &nr->scan);
+  if (o->plan.cold_mib) tm_measure_cold(c, &o->plan, work_nf, &w, &nr->scan);
   w.matches = 0;
-  one_pass(c, work_nf, &w);
+  tm_one_pass(c, work_nf, &w);
   nr->matches = w.matches;
   nf_matcher_free(m);
 
@@ -503,10 +318,10 @@ static void bench_n(const opts *o, const corpus *c, const termlist *tl, n_result
       nr->hs_compile_ms = ms_median(comp, R);
       hs_database_size(h.db, &nr->hs_db);
       hs_scratch_size(h.scratch, &nr->hs_scratch);
-      measure(c, o, true, work_hs, &h, &nr->hs_scan);
-      if (o->cold_mib) measure_cold(c, o, work_hs, &h, &nr->hs_scan);
+      tm_measure(c, &o->plan, true, work_hs, &h, &nr->hs_scan);
+      if (o->plan.cold_mib) tm_measure_cold(c, &o->plan, work_hs, &h, &nr->hs_scan);
       h.matches = 0;
-      one_pass(c, work_hs, &h);
+      tm_one_pass(c, work_hs, &h);
       nr->hs_matches = h.matches;
     }
     hs_free_scratch(h.scratch);
@@ -681,8 +496,8 @@ static void print_json(const n_result *r, const opts *o, const corpus *c) {
   printf(
       "{\"what\":\"matcher\",\"terms\":%zu,\"terms_from_rules\":%zu,\"terms_from_dictionary\":%zu,"
       "\"terms_generated\":%zu,\"runs\":%d,\"seconds\":",
-      r->n, r->from_rules, r->from_dict, r->generated, o->runs);
-  bench_json_number(stdout, o->seconds);
+      r->n, r->from_rules, r->from_dict, r->generated, o->plan.runs);
+  bench_json_number(stdout, o->plan.seconds);
   printf(",\"corpus_bytes\":%zu,\"items\":%zu,\"compile_ms\":", c->fold_bytes[0] + c->fold_bytes[1],
          c->n);
   bench_json_number(stdout, r->compile_ms);
@@ -731,7 +546,7 @@ static void parse_opts(opts *o, int argc, char **argv) {
                                      {"print-terms", no_argument, 0, O_PRINT},
                                      {"help", no_argument, 0, 'h'},
                                      {0, 0, 0, 0}};
-  *o = (opts){.seconds = 2, .runs = 5};
+  *o = (opts){.plan = {.seconds = 2, .runs = 5}};
   opterr = 0;
   int c;
   while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
@@ -745,21 +560,21 @@ static void parse_opts(opts *o, int argc, char **argv) {
     }
     case O_SECONDS: {
       char *end;
-      o->seconds = strtod(optarg, &end);
-      if (!*optarg || *end || !(o->seconds > 0) || o->seconds > 3600)
+      o->plan.seconds = strtod(optarg, &end);
+      if (!*optarg || *end || !(o->plan.seconds > 0) || o->plan.seconds > 3600)
         nf_die(PROG, 2, "--seconds: expected a number of seconds > 0, not '%s'", optarg);
       break;
     }
     case O_RUNS: {
       long long n = nf_parse_count(PROG, "--runs", optarg);
       if (n < 1 || n > 1000) nf_die(PROG, 2, "--runs: expected 1..1000, not '%s'", optarg);
-      o->runs = (int)n;
+      o->plan.runs = (int)n;
       break;
     }
     case O_COLD: {
       long long n = optarg ? nf_parse_count(PROG, "--cold", optarg) : 8;
       if (n < 1 || n > 4096) nf_die(PROG, 2, "--cold: expected 1..4096 MiB, not '%s'", optarg);
-      o->cold_mib = (size_t)n;
+      o->plan.cold_mib = (size_t)n;
       break;
     }
     case O_DENSE: {
@@ -803,7 +618,7 @@ int nf_bench_tag(int argc, char **argv) {
   opts o;
   parse_opts(&o, argc, argv);
   setvbuf(stdout, NULL, _IOLBF, 0);
-  clock_cost = bench_clock_overhead();
+  o.plan.clock_cost = bench_clock_overhead();
 
   source src = {0};
   tc_load_source(&src, o.corpus);
@@ -833,7 +648,7 @@ int nf_bench_tag(int argc, char **argv) {
   /* folding, as the tagger does it before matching */
   fold_work fw = {bench_xmalloc(c.max_field + 1)};
   result fold;
-  measure(&c, &o, false, work_fold, &fw, &fold);
+  tm_measure(&c, &o.plan, false, work_fold, &fw, &fold);
   free(fw.out);
 
   bench_machine mach;
@@ -850,7 +665,8 @@ int nf_bench_tag(int argc, char **argv) {
            n_rules, seeds.n - n_rules, voc.n_cjk, voc.words.n);
     printf("machine: %s, %ld CPUs, %.1f GiB RAM; medians of %d runs of >= %g s each; "
            "clock cost %.0f ns (subtracted from per-item times)\n",
-           mach.cpu, mach.nproc, mach.ram_gib, o.runs, o.seconds, clock_cost * 1e9);
+           mach.cpu, mach.nproc, mach.ram_gib, o.plan.runs, o.plan.seconds,
+           o.plan.clock_cost * 1e9);
     printf("fold (width + case), raw text: %.0f MB/s (%.0f per second of CPU time); flash %.3f "
            "µs, article %.2f µs\n",
            fold.mbs, fold.mbs_cpu, fold.k[K_FLASH].us_mean, fold.k[K_ARTICLE].us_mean);
@@ -881,9 +697,9 @@ int nf_bench_tag(int argc, char **argv) {
   tag_work tw = {.t = nf_tagger_new(rules), .src = &src};
   if (!tw.t) nf_die(PROG, 1, "out of memory");
   result tag;
-  measure(&c, &o, false, work_tag, &tw, &tag);
+  tm_measure(&c, &o.plan, false, work_tag, &tw, &tag);
   tw.topics = tw.failed = 0;
-  one_pass(&c, work_tag, &tw);
+  tm_one_pass(&c, work_tag, &tw);
   if (tw.failed) fprintf(stderr, "%s: %zu items failed to tag\n", PROG, tw.failed);
   double topics_per_item = (double)tw.topics / (double)c.n;
   nf_tagger_free(tw.t);
