@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# check-format.sh [--fix] -- every tracked C file is as clang-format (the
-# repo's .clang-format) would write it.  --fix rewrites them in place.
+# check-format.sh [--fix] -- every C file of the tree, tracked or new (not
+# ignored), is as clang-format (the repo's .clang-format) would write it.
+# --fix rewrites them in place.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mapfile -t files < <(git ls-files '*.c' '*.h' 2>/dev/null || find src include tools tests -name '*.[ch]')
+mapfile -t files < <(git ls-files --cached --others --exclude-standard '*.c' '*.h' 2>/dev/null || find src include tools tests -name '*.[ch]')
 if [ "${1:-}" = "--fix" ]; then
   clang-format -i "${files[@]}"
   exit 0

@@ -17,7 +17,6 @@
 #include "tag/tagger.h"
 #include "toolutil.h"
 #include "util/yaml_tree.h"
-#include <hs.h>
 
 #define PROG BENCH_PROG " tag"
 
