@@ -93,15 +93,17 @@
  * and stack (DFS), and rows and failure links are filled in BFS order (a
  * failure target is shallower, so its row is complete by then).
  *
- * Two engines: once the automaton has a sparse tier (at the default budget
- * from about 10,000 terms), it is far larger than the caches, and the
- * prefilter of matcher_pre.c scans instead (built from the same sorted
- * terms; the automaton stays, as its fallback).  Measured with
- * `newsfeed-bench tag` at 10,000 terms it scanned about 1.7 times as
- * fast hot and 2-2.5 times as fast with cold caches; for term sets that
- * fit in dense rows (the default rules: 3,165 terms) the automaton stays
- * faster hot (see docs/rules.md).  nf__matcher_set_engine forces one
- * (tests).
+ * Two engines: from PRE_MIN_TERMS terms, or once the automaton has a
+ * sparse tier (an explicit, small dense budget), the prefilter of
+ * matcher_pre.c scans instead (built from the same sorted terms; the
+ * automaton stays as its fallback, with a small dense budget unless one
+ * was set).  Measured with `newsfeed-bench tag`: at 10,000 terms it scans
+ * about 1.7 times as fast hot and 2-2.5 times as fast with cold caches; at
+ * the default rules' 3,165 terms as fast hot (358-421 against 372-380
+ * MB/s) and 3 times as fast cold (flash 1.6 against 4.2-5.2 us), in 0.7
+ * MiB instead of 10.2.  Below 2,000 terms the automaton, all in dense rows,
+ * stays (at 1,000 terms it is faster hot).  nf__matcher_set_engine forces
+ * one (tests).
  *
  * Files: matcher.c compiles, matcher_scan.c scans, matcher_pre.c is the
  * prefilter engine, matcher_impl.h holds the compiled form they share.
@@ -127,6 +129,10 @@
 #endif
 
 #define DENSE_DEFAULT ((size_t)32 << 20)
+/* From this many terms the prefilter scans (see "Two engines" above); the
+ * automaton is then only its fallback and keeps this dense budget. */
+#define PRE_MIN_TERMS 2000
+#define FALLBACK_DENSE ((size_t)64 << 10)
 #define HUGE_PAGE ((size_t)2 << 20)
 
 /* Allocates a table the scan will jump around in.  From 1 MiB up, align
@@ -153,7 +159,7 @@ static void *table_alloc(size_t size, size_t *held) {
 
 nf_matcher *nf_matcher_new(void) {
   nf_matcher *m = calloc(1, sizeof(*m));
-  if (m) m->dense_limit = DENSE_DEFAULT;
+  if (m) m->dense_limit = DENSE_DEFAULT, m->dense_auto = 1;
   return m;
 }
 
@@ -166,6 +172,7 @@ int nf__matcher_set_engine(nf_matcher *m, int engine) {
 int nf_matcher_set_dense_limit(nf_matcher *m, size_t bytes) {
   if (!m || m->compiled) return -1;
   m->dense_limit = bytes;
+  m->dense_auto = 0;
   return 0;
 }
 
@@ -658,6 +665,10 @@ int nf_matcher_compile(nf_matcher *m) {
   m->bytes = 0;
   m->maxlen = 0;
   int rc = compile_trie(m, &b);
+  if (m->engine == NF__ENGINE_AUTO && m->nterms >= PRE_MIN_TERMS) {
+    m->engine = NF__ENGINE_PRE;
+    if (m->dense_auto) m->dense_limit = FALLBACK_DENSE;
+  }
   if (rc == 0) {
     make_classes(m, &b);
     choose_dense(m, &b);

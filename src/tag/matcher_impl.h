@@ -141,6 +141,7 @@ struct nf_matcher {
   output *outs;        /* nterms */
   size_t bytes;        /* memory held once compiled */
   int engine;          /* NF__ENGINE_*; after compile AC or PRE */
+  int dense_auto;      /* dense_limit is the default, not set by the caller */
   nf__pre *pre;        /* the prefilter engine, if it scans */
 };
 

@@ -792,6 +792,22 @@ static void test_engine_choice(void **state) {
     HITS(m, "x abcdef 中国", {1, 2, 8}, {2, 9, 15});
     nf_matcher_free(m);
   }
+  /* From 2,000 terms the prefilter scans, whatever the automaton's size,
+   * and the fallback automaton keeps a small dense tier. */
+  for (size_t n = 1999; n <= 2000; n++) {
+    nf_matcher *m = nf_matcher_new();
+    assert_non_null(m);
+    char name[16];
+    for (size_t i = 0; i < n; i++) {
+      int len = snprintf(name, sizeof name, "t%zu", i);
+      assert_int_equal(nf_matcher_add(m, name, (size_t)len, (uint32_t)i + 1), 0);
+    }
+    assert_int_equal(nf_matcher_compile(m), 0);
+    assert_true((m->pre != NULL) == (n == 2000));
+    if (n == 2000) assert_true(nf_matcher_memory(m) < ((size_t)2 << 20));
+    HITS(m, "x t1234 t5", {1235, 2, 7}, {6, 8, 10});
+    nf_matcher_free(m);
+  }
 }
 
 static int use_automaton(void **state) {
