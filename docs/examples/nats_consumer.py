@@ -13,7 +13,10 @@ f.readline()  # the server's INFO line
 sock.sendall(b'CONNECT {"verbose":false}\r\nSUB %s 1\r\n' % sys.argv[2].encode())
 for _ in range(int(sys.argv[3]) if len(sys.argv) > 3 else 1 << 62):
     while True:
-        op = f.readline().split()
+        line = f.readline()
+        if not line:  # the server closed the connection
+            sys.exit("nats_consumer: connection closed by the server")
+        op = line.split()
         if op and op[0] == b"PING":
             sock.sendall(b"PONG\r\n")  # the server checks that we are alive
         elif op and op[0] == b"MSG":  # MSG SUBJECT SID [REPLY] SIZE
