@@ -69,6 +69,14 @@ void nf__utf8_scrub(char *s);
 void nf__copy_utf8(char *dst, size_t size, const char *src, size_t len);
 /* Is S (NUL-terminated) only white space, Unicode spaces included? */
 bool nf__blank(const char *s);
+/* 1..MAX bytes of [A-Za-z0-9_-] tokens joined by single dots: topics
+ * (nf_topic_valid, MAX 128) and NATS subject prefixes. */
+bool nf__dotted_name_valid(const char *s, size_t len, size_t max);
+
+/* Grows the array *P of SIZE-byte elements, capacity *CAP, to hold at
+ * least NEED (doubling, from 64).  Returns 0, or -1 when out of memory or
+ * the size would overflow; *P and *CAP are unchanged then. */
+int nf__grow(void **p, size_t *cap, size_t need, size_t size);
 
 /* msgpack structure check: walks one object, checking that every declared
  * length fits in the bytes that remain and that nesting stays within

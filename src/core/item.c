@@ -88,7 +88,11 @@ int nf_kind_parse(const char *s, nf_kind *out) {
 }
 
 bool nf_topic_valid(const char *s, size_t len) {
-  if (len < 1 || len > NF_TOPIC_MAX) return false;
+  return nf__dotted_name_valid(s, len, NF_TOPIC_MAX);
+}
+
+bool nf__dotted_name_valid(const char *s, size_t len, size_t max) {
+  if (len < 1 || len > max) return false;
   bool seg_empty = true;
   for (size_t i = 0; i < len; i++) {
     char c = s[i];

@@ -159,3 +159,15 @@ bool nf__utf8_valid(const char *str, size_t len) {
   }
   return true;
 }
+
+int nf__grow(void **p, size_t *cap, size_t need, size_t size) {
+  if (need <= *cap) return 0;
+  size_t ncap = *cap ? *cap : 64;
+  while (ncap < need) ncap *= 2;
+  if (ncap > SIZE_MAX / size) return -1;
+  void *np = realloc(*p, ncap * size);
+  if (!np) return -1;
+  *p = np;
+  *cap = ncap;
+  return 0;
+}

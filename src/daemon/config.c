@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/internal.h"
 #include "core/url.h"
 #include "nf_config.h"
 #include "daemon/config.h"
@@ -226,20 +227,6 @@ static bool has_scheme(const char *u, const char *s) {
   return !strncmp(u, s, strlen(s));
 }
 
-/* NATS subjects: tokens of letters, digits, '_' and '-' joined by single
- * dots -- no wildcard, no space, no empty token. */
-static bool subject_prefix_ok(const char *p) {
-  size_t n = strlen(p);
-  if (n == 0 || n > 256 || p[0] == '.' || p[n - 1] == '.') return false;
-  for (size_t i = 0; i < n; i++) {
-    char ch = p[i];
-    bool word = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-                ch == '_' || ch == '-';
-    if (!word && !(ch == '.' && p[i + 1] != '.')) return false;
-  }
-  return true;
-}
-
 static int check_nats(const nfd_config *c, char *err, size_t errsz) {
   const char *u = c->nats_url;
   if (!u[0]) return 0;
@@ -251,7 +238,8 @@ static int check_nats(const nfd_config *c, char *err, size_t errsz) {
     if (!e) break;
     s = e;
   }
-  if (!subject_prefix_ok(c->nats_subject_prefix))
+  const char *pre = c->nats_subject_prefix; /* NATS subject tokens: no wildcard, no space */
+  if (!nf__dotted_name_valid(pre, strlen(pre), 256))
     return snprintf(err, errsz,
                     "outputs.nats.subject_prefix: '%s': expected NATS subject tokens "
                     "([A-Za-z0-9_-]) joined by dots, at most 256 bytes",

@@ -206,12 +206,12 @@ void nfd_pub_stop(nfd *d);
 void nfd_pub_rules_changed(nfd *d);
 
 /* publish/nats.c: the NATS bridge (SPEC 10), on a thread of its own.
- * put copies one published map for TOPIC (loop only); commit hands this
+ * put copies one published map for topic T (loop only); commit hands this
  * iteration's maps to the bridge (dropping and counting them when its
  * buffer is full); stop publishes what is queued, flushes for at most
  * outputs.nats.flush_ms and closes. */
 int nfd_nats_start(nfd *d, char *err, size_t errsz); /* 0 and no bridge when off */
-void nfd_nats_put(nfd *d, const char *topic, size_t tlen, const void *map, size_t len);
+void nfd_nats_put(nfd *d, const nfd_topic *t, const void *map, size_t len);
 void nfd_nats_commit(nfd *d);
 void nfd_nats_stop(nfd *d);
 

@@ -29,8 +29,11 @@
  * must not miss anything fills gaps from the query API like an nng one
  * (seq and epoch are in every map).
  *
- * Invariants: the loop touches only `local`, `local_n` and (under `mu`)
- * the queue; the thread owns the connection.  Messages leave in the order
+ * Invariants: the loop touches only `local`, `local_n`, `loop_dropping`
+ * and (under its mutex) the queue; the thread owns the connection.  A
+ * record names its topic by pointer (util/handoff.h), as the publishing
+ * thread's do: topics are freed only after both threads have stopped, and
+ * their names never change.  Messages leave in the order
  * they were published on nng.  Shutdown (nfd_nats_stop, after the last
  * nng publish) lets the thread publish what is queued and flush for at
  * most outputs.nats.flush_ms before the connection is closed.
@@ -66,24 +69,6 @@ struct nfd_nats {
   atomic_bool closing; /* shutting down: callbacks do nothing */
   char url[1024];      /* for callbacks, which may outlive the configuration */
 };
-
-/* A record in local and queue: u16 topic length, topic, u32 map length,
- * map.  Topics are at most 128 bytes (SPEC 5). */
-static void put_u16(uint8_t *p, size_t v) {
-  p[0] = (uint8_t)(v >> 8), p[1] = (uint8_t)v;
-}
-
-static void put_u32(uint8_t *p, size_t v) {
-  p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
-}
-
-static size_t get_u16(const uint8_t *p) {
-  return (size_t)p[0] << 8 | p[1];
-}
-
-static size_t get_u32(const uint8_t *p) {
-  return (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
-}
 
 /* ---- the bridge thread ---- */
 
@@ -145,21 +130,19 @@ static void publish_all(struct nfd_nats *n, const nf_buf *q) {
   nfd *d = n->d;
   const char *prefix = d->cfg.nats_subject_prefix;
   size_t plen = strlen(prefix);
-  char subj[512]; /* prefix (checked <= 256) + '.' + topic (<= 128, checked at put) */
+  char subj[512]; /* prefix (checked <= 256) + '.' + topic (<= 128) */
   memcpy(subj, prefix, plen);
   subj[plen] = '.';
-  const uint8_t *p = (const uint8_t *)q->data, *end = p + q->len;
-  while (p < end) {
-    size_t tlen = get_u16(p);
+  size_t off = 0, mlen;
+  const void *key, *map;
+  while (nf_handoff_rec_next(q, &off, &key, &map, &mlen)) { /* records: util/handoff.h */
+    const char *topic = ((const nfd_topic *)key)->name;
+    size_t tlen = strlen(topic);
     bool fits = plen + 1 + tlen < sizeof subj; /* topics are <= 128 bytes: always */
-    if (fits) memcpy(subj + plen + 1, p + 2, tlen), subj[plen + 1 + tlen] = 0;
-    p += 2 + tlen;
-    size_t mlen = get_u32(p);
-    p += 4;
+    if (fits) memcpy(subj + plen + 1, topic, tlen + 1);
     natsStatus s = !fits   ? NATS_INVALID_SUBJECT
-                   : n->nc ? natsConnection_Publish(n->nc, subj, p, (int)mlen)
+                   : n->nc ? natsConnection_Publish(n->nc, subj, map, (int)mlen)
                            : NATS_NOT_INITIALIZED;
-    p += mlen;
     if (s == NATS_OK) {
       atomic_fetch_add(&d->m.nats_published, 1);
       n->dropping = false;
@@ -226,22 +209,13 @@ static void loop_dropped(struct nfd_nats *n, size_t count) {
   n->loop_dropping = true;
 }
 
-void nfd_nats_put(nfd *d, const char *topic, size_t tlen, const void *map, size_t len) {
+void nfd_nats_put(nfd *d, const nfd_topic *t, const void *map, size_t len) {
   struct nfd_nats *n = d->nats;
   nf_buf *b = &n->local;
-  uint8_t h[4];
-  size_t need = 6 + tlen + len;
-  if (tlen > 0xffff || len > 0xffffffffu || b->len + need > (size_t)d->cfg.nats_buffer_bytes ||
-      nf_buf_reserve(b, need) < 0) {
+  if (b->len + len > (size_t)d->cfg.nats_buffer_bytes || !nf_handoff_rec_put(b, t, map, len)) {
     loop_dropped(n, 1);
     return;
   }
-  put_u16(h, tlen);
-  nf_buf_append(b, h, 2);
-  nf_buf_append(b, topic, tlen);
-  put_u32(h, len);
-  nf_buf_append(b, h, 4);
-  nf_buf_append(b, map, len);
   n->local_n++;
 }
 
@@ -284,8 +258,8 @@ int nfd_nats_start(nfd *d, char *err, size_t errsz) {
   return snprintf(err, errsz, "outputs.nats.url: this newsfeedd was built without libnats"), -1;
 }
 
-void nfd_nats_put(nfd *d, const char *topic, size_t tlen, const void *map, size_t len) {
-  (void)d, (void)topic, (void)tlen, (void)map, (void)len;
+void nfd_nats_put(nfd *d, const nfd_topic *t, const void *map, size_t len) {
+  (void)d, (void)t, (void)map, (void)len;
 }
 
 void nfd_nats_commit(nfd *d) {

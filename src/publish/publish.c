@@ -69,8 +69,7 @@ struct nfd_pub {
   nng_socket sock;
   bool open;
   struct nfd_sender *sender; /* sender.c: the nng sends, on their thread */
-  nf_buf msg;
-  entry *entries; /* one per staged item and topic */
+  entry *entries;            /* one per staged item and topic */
   size_t n_entries, cap_entries;
   staged *items;
   size_t n_items, cap_items, staged_bytes;
@@ -148,35 +147,23 @@ static int put_item(nf_buf *b, const staged *it, const nfd_topic *t, uint64_t se
  * NATS bridge), one map each. */
 static void publish_topic(nfd *d, nfd_topic *t) {
   struct nfd_pub *p = d->pub;
-  nf_buf *b = &p->msg;
-  size_t tlen = strlen(t->name);
   for (uint32_t k = t->pub_first; k; k = p->entries[k - 1].next) {
     const entry *e = &p->entries[k - 1];
-    b->len = 0;
-    put_item(b, &p->items[e->item], t, e->seq);
-    nfd_sender_put(p->sender, t, b->data, b->len);
-    if (d->nats) nfd_nats_put(d, t->name, tlen, b->data, b->len);
+    nf_buf *b = nfd_sender_map_begin(p->sender, t); /* the map is written in place */
+    const void *map;
+    size_t len;
+    bool ok = b && !put_item(b, &p->items[e->item], t, e->seq);
+    if (nfd_sender_map_end(p->sender, ok, &map, &len) && d->nats) nfd_nats_put(d, t, map, len);
   }
   t->pub_first = t->pub_last = t->pub_n = 0;
-}
-
-static bool grow(void **v, size_t *cap, size_t need, size_t size) {
-  if (need <= *cap) return true;
-  size_t c = *cap ? *cap * 2 : 64;
-  while (c < need) c *= 2;
-  void *nv = realloc(*v, c * size);
-  if (!nv) return false;
-  *v = nv;
-  *cap = c;
-  return true;
 }
 
 /* Moves job J's packed fields into the stage, with an entry per topic. */
 static bool stage(struct nfd_pub *p, nfd_job *j) {
   size_t nt = j->item.n_topics;
-  if (!grow((void **)&p->items, &p->cap_items, p->n_items + 1, sizeof *p->items) ||
-      !grow((void **)&p->entries, &p->cap_entries, p->n_entries + nt, sizeof *p->entries) ||
-      !grow((void **)&p->touched, &p->cap_touched, p->n_touched + nt, sizeof *p->touched))
+  if (nf__grow((void **)&p->items, &p->cap_items, p->n_items + 1, sizeof *p->items) ||
+      nf__grow((void **)&p->entries, &p->cap_entries, p->n_entries + nt, sizeof *p->entries) ||
+      nf__grow((void **)&p->touched, &p->cap_touched, p->n_touched + nt, sizeof *p->touched))
     return false;
   uint32_t idx = (uint32_t)p->n_items++;
   staged *it = &p->items[idx];
@@ -230,7 +217,6 @@ void nfd_pub_stop(nfd *d) {
   if (!uv_is_closing((uv_handle_t *)&p->check)) uv_close((uv_handle_t *)&p->check, NULL);
   nfd_sender_stop(p->sender); /* everything handed over is sent */
   if (p->open) nfd_nng_close(d, p->sock, "publish");
-  nf_buf_free(&p->msg);
   free(p->entries);
   free(p->items);
   free(p->touched);

@@ -12,9 +12,10 @@
  * ever waits for a batch to fill, and an idle daemon sends a lone item at
  * once.
  *
- * Records, as the loop writes them (nfd_sender_put): the topic (a pointer:
- * topics are never freed before the sender has stopped, and their names
- * never change), the map's length, the map.  A take is grouped by topic,
+ * Records, as the loop writes them in place (nfd_sender_map_begin/_end,
+ * util/handoff.h): the topic (a pointer: topics are never freed before the
+ * sender has stopped, and their names never change), the map's length,
+ * the map.  A take is grouped by topic,
  * topics in the order they first appear and maps in the order they came
  * -- that is seq order, since the loop numbers and hands over in order.
  *
@@ -80,7 +81,7 @@ struct nfd_sender {
   pthread_t thr;
   bool started;
   nf_buf local; /* loop: this iteration's records */
-  size_t local_n;
+  size_t local_n, open_at;
   nf_handoff q;
   batcher on_loop, on_thread;
   nf_buf taken; /* thread: what it took */
@@ -111,17 +112,6 @@ static void send_msg(struct nfd_sender *s, batcher *bt, const nf_buf *b) {
   atomic_fetch_add(&d->m.bytes_published, b->len);
 }
 
-static bool grow(void **v, size_t *cap, size_t need, size_t size) {
-  if (need <= *cap) return true;
-  size_t c = *cap ? *cap : 64;
-  while (c < need) c *= 2;
-  void *nv = realloc(*v, c * size);
-  if (!nv) return false;
-  *v = nv;
-  *cap = c;
-  return true;
-}
-
 static size_t topic_hash(const nfd_topic *t, size_t cap) {
   return (size_t)(((uintptr_t)t >> 4) * 0x9e3779b97f4a7c15u >> 32) & (cap - 1);
 }
@@ -150,18 +140,15 @@ static bool groups_grow(batcher *b, size_t n_groups) {
  * topics (their slots in b->order), or 0 when out of memory.  The table's
  * used slots are cleared again by send_records. */
 static size_t group_records(batcher *b, const nf_buf *buf, size_t n) {
-  if (!grow((void **)&b->recs, &b->cap_recs, n, sizeof *b->recs)) return 0;
+  if (nf__grow((void **)&b->recs, &b->cap_recs, n, sizeof *b->recs)) return 0;
   size_t n_groups = 0, off = 0;
-  const uint8_t *p = (const uint8_t *)buf->data;
   for (uint32_t i = 0; i < n; i++) {
     rec *r = &b->recs[i];
-    uint32_t len;
-    memcpy(&r->t, p + off, sizeof r->t);
-    memcpy(&len, p + off + sizeof r->t, sizeof len);
-    r->off = off + sizeof r->t + sizeof len;
-    r->len = len;
+    const void *key, *map;
+    if (!nf_handoff_rec_next(buf, &off, &key, &map, &r->len)) return 0; /* cannot happen */
+    r->t = key;
+    r->off = (size_t)((const char *)map - buf->data);
     r->next = 0;
-    off = r->off + len;
     if (2 * (n_groups + 1) > b->cap_groups && !groups_grow(b, n_groups)) return 0;
     size_t cap = b->cap_groups, h = topic_hash(r->t, cap);
     while (b->groups[h].t && b->groups[h].t != r->t) h = (h + 1) & (cap - 1);
@@ -254,16 +241,19 @@ struct nfd_sender *nfd_sender_start(nfd *d, nng_socket sock, char *err, size_t e
   return NULL;
 }
 
-void nfd_sender_put(struct nfd_sender *s, const nfd_topic *t, const void *map, size_t len) {
-  uint32_t l = (uint32_t)len;
-  if (len > UINT32_MAX || nf_buf_reserve(&s->local, sizeof t + sizeof l + len) < 0) {
-    atomic_fetch_add(&s->d->m.publish_errors, 1);
-    return;
+nf_buf *nfd_sender_map_begin(struct nfd_sender *s, const nfd_topic *t) {
+  s->open_at = nf_handoff_rec_open(&s->local, t);
+  return s->open_at == (size_t)-1 ? NULL : &s->local;
+}
+
+bool nfd_sender_map_end(struct nfd_sender *s, bool ok, const void **map, size_t *len) {
+  if (ok && s->open_at != (size_t)-1 && nf_handoff_rec_close(&s->local, s->open_at, map, len)) {
+    s->local_n++;
+    return true;
   }
-  nf_buf_append(&s->local, &t, sizeof t);
-  nf_buf_append(&s->local, &l, sizeof l);
-  nf_buf_append(&s->local, map, len);
-  s->local_n++;
+  if (s->open_at != (size_t)-1) s->local.len = s->open_at; /* not half a record */
+  atomic_fetch_add(&s->d->m.publish_errors, 1);
+  return false;
 }
 
 void nfd_sender_commit(struct nfd_sender *s) {

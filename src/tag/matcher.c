@@ -120,6 +120,7 @@
 #define _DEFAULT_SOURCE /* madvise */
 #endif
 
+#include "core/internal.h"
 #include "matcher_impl.h"
 
 #include <stdlib.h>
@@ -176,25 +177,12 @@ int nf_matcher_set_dense_limit(nf_matcher *m, size_t bytes) {
   return 0;
 }
 
-/* Grows *P (elements of SIZE bytes) to hold at least NEED elements. */
-static int grow(void **p, size_t *cap, size_t need, size_t size) {
-  if (need <= *cap) return 0;
-  size_t ncap = *cap ? *cap : 64;
-  while (ncap < need) ncap *= 2;
-  if (ncap > SIZE_MAX / size) return -1;
-  void *np = realloc(*p, ncap * size);
-  if (!np) return -1;
-  *p = np;
-  *cap = ncap;
-  return 0;
-}
-
 int nf_matcher_add(nf_matcher *m, const char *term, size_t len, uint32_t value) {
   if (!m || m->compiled || !term || len == 0 || len > TERM_MAX) return -1;
   /* Ids are 30-bit and states never outnumber term bytes + 1. */
   if (m->arena_len + len >= ID_MASK || m->nterms >= ID_MASK) return -1;
-  if (grow((void **)&m->arena, &m->arena_cap, m->arena_len + len, 1) ||
-      grow((void **)&m->terms, &m->terms_cap, m->nterms + 1, sizeof(pending)))
+  if (nf__grow((void **)&m->arena, &m->arena_cap, m->arena_len + len, 1) ||
+      nf__grow((void **)&m->terms, &m->terms_cap, m->nterms + 1, sizeof(pending)))
     return -1;
   memcpy(m->arena + m->arena_len, term, len);
   m->terms[m->nterms].off = (uint32_t)m->arena_len;

@@ -3,7 +3,9 @@
  */
 #include "util/handoff.h"
 
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 void nf_handoff_init(nf_handoff *h, size_t max_bytes) {
   *h = (nf_handoff){.max = max_bytes};
@@ -80,4 +82,49 @@ void nf_handoff_free(nf_handoff *h) {
   pthread_cond_destroy(&h->cv);
   pthread_cond_destroy(&h->taken_cv);
   nf_buf_free(&h->queue);
+}
+
+#define REC_HEADER (sizeof(void *) + sizeof(uint32_t))
+
+size_t nf_handoff_rec_open(nf_buf *b, const void *key) {
+  size_t at = b->len;
+  uint32_t len = 0;
+  if (nf_buf_reserve(b, REC_HEADER) < 0) return (size_t)-1;
+  nf_buf_append(b, &key, sizeof key);
+  nf_buf_append(b, &len, sizeof len);
+  return at;
+}
+
+bool nf_handoff_rec_close(nf_buf *b, size_t at, const void **data, size_t *len) {
+  size_t n = b->len - at - REC_HEADER;
+  if (n > UINT32_MAX) {
+    b->len = at;
+    return false;
+  }
+  uint32_t l = (uint32_t)n;
+  memcpy(b->data + at + sizeof(void *), &l, sizeof l);
+  *data = b->data + at + REC_HEADER;
+  *len = n;
+  return true;
+}
+
+bool nf_handoff_rec_put(nf_buf *b, const void *key, const void *data, size_t len) {
+  const void *d;
+  size_t n;
+  if (len > UINT32_MAX || nf_buf_reserve(b, REC_HEADER + len) < 0) return false;
+  size_t at = nf_handoff_rec_open(b, key);
+  nf_buf_append(b, data, len);
+  return nf_handoff_rec_close(b, at, &d, &n);
+}
+
+bool nf_handoff_rec_next(const nf_buf *b, size_t *off, const void **key, const void **data,
+                         size_t *len) {
+  if (*off + REC_HEADER > b->len) return false;
+  uint32_t l;
+  memcpy(key, b->data + *off, sizeof *key);
+  memcpy(&l, b->data + *off + sizeof(void *), sizeof l);
+  *data = b->data + *off + REC_HEADER;
+  *len = l;
+  *off += REC_HEADER + l;
+  return true;
 }

@@ -58,4 +58,20 @@ size_t nf_handoff_take(nf_handoff *h, nf_buf *out);
 void nf_handoff_stop(nf_handoff *h);
 void nf_handoff_free(nf_handoff *h);
 
+/* The records both workers take (the publishing thread, the NATS bridge):
+ * a key pointer (the topic; it must outlive the worker), a 32-bit length
+ * in host order, the bytes -- memory-only, never on a wire or disk.
+ *
+ * Writing in place: rec_open appends a header for KEY to B and returns
+ * its offset (or (size_t)-1 when out of memory); the caller appends the
+ * bytes; rec_close fills in their length and returns them through DATA
+ * and LEN (false, with the record removed, if LEN would not fit). */
+size_t nf_handoff_rec_open(nf_buf *b, const void *key);
+bool nf_handoff_rec_close(nf_buf *b, size_t at, const void **data, size_t *len);
+/* A whole record at once; returns false when out of memory or too long. */
+bool nf_handoff_rec_put(nf_buf *b, const void *key, const void *data, size_t len);
+/* Reads the record at *OFF of B and moves *OFF past it; false at the end. */
+bool nf_handoff_rec_next(const nf_buf *b, size_t *off, const void **key, const void **data,
+                         size_t *len);
+
 #endif
